@@ -1,0 +1,36 @@
+"""aisim: an agent-based simulation of Big Tech AI investment.
+
+Quick use::
+
+    from sim import AIRaceModel
+    model = AIRaceModel("baseline", rng=42).run()
+    model.firm_dataframe()   # every firm variable and driver term, per quarter
+    model.summary()          # first breakthrough, spend in the big muddy, ...
+
+The Mesa model is imported lazily so that `import sim` stays fast for tools that only
+need the parameters or the array mechanisms.
+"""
+
+from sim.params import Drivers, Environment, Firm, ParameterError, Scenario
+from sim.scenarios import load_scenario, scenario_names
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AIRaceModel",
+    "Drivers",
+    "Environment",
+    "Firm",
+    "ParameterError",
+    "Scenario",
+    "load_scenario",
+    "scenario_names",
+]
+
+
+def __getattr__(name: str):
+    if name == "AIRaceModel":
+        from sim.model import AIRaceModel
+
+        return AIRaceModel
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -1,0 +1,80 @@
+"""Parameters and state as numpy arrays with any leading (batch) dimensions.
+
+One run of the interactive model uses arrays of shape ``(F,)`` for firm quantities and
+``(1,)`` for market quantities. The batch engine stacks many runs: ``(R, F)`` and
+``(R, 1)``. The mechanism functions in `sim.mechanisms` work unchanged on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sim.params import Drivers, Environment, Firm, Scenario
+
+
+class ArrayBag(dict):
+    """A dict of named arrays that also allows attribute access (``bag.cash``)."""
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def copy(self) -> ArrayBag:
+        """A deep copy: new arrays, same values."""
+        return ArrayBag({k: v.copy() for k, v in self.items()})
+
+
+ENV_FIELDS = tuple(name for name in Environment.model_fields)
+DRIVER_FIELDS = tuple(Drivers.model_fields)
+FIRM_TRAITS = tuple(name for name in Firm.model_fields if name != "name")
+
+
+class ModelParams:
+    """Numeric parameters of one run or of a stacked batch of runs.
+
+    ``env`` and ``drivers`` hold arrays of shape ``batch + (1,)``, ``firm`` holds arrays of
+    shape ``batch + (F,)``; all float64.
+    """
+
+    def __init__(self, env: ArrayBag, drivers: ArrayBag, firm: ArrayBag, firm_names: list[str]):
+        self.env = env
+        self.drivers = drivers
+        self.firm = firm
+        self.firm_names = firm_names
+
+    @property
+    def n_firms(self) -> int:
+        return len(self.firm_names)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return self.env.steps.shape[:-1]
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario) -> ModelParams:
+        """Arrays for one run of a validated scenario."""
+        env = scenario.environment
+        drivers = scenario.drivers
+        return cls(
+            env=ArrayBag({k: np.array([float(getattr(env, k))]) for k in ENV_FIELDS}),
+            drivers=ArrayBag({k: np.array([float(getattr(drivers, k))]) for k in DRIVER_FIELDS}),
+            firm=ArrayBag({k: np.array([float(getattr(f, k)) for f in scenario.firms]) for k in FIRM_TRAITS}),
+            firm_names=[f.name for f in scenario.firms],
+        )
+
+    @classmethod
+    def stack(cls, runs: Sequence[ModelParams]) -> ModelParams:
+        """Stack single runs with the same firms along a new leading batch axis."""
+        names = runs[0].firm_names
+        if any(r.firm_names != names for r in runs):
+            raise ValueError("runs stacked into one batch must have the same firms")
+
+        def stacked(attr: str) -> ArrayBag:
+            bags = [getattr(r, attr) for r in runs]
+            return ArrayBag({k: np.stack([b[k] for b in bags]) for k in bags[0]})
+
+        return cls(stacked("env"), stacked("drivers"), stacked("firm"), list(names))

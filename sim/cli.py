@@ -1,0 +1,184 @@
+"""The `aisim` command line: run scenarios and look up parameters."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from sim.params import Drivers, Environment, Firm, ParameterError, describe_field
+from sim.scenarios import load_scenario, scenario_names
+
+EPILOG = """examples:
+  aisim run baseline
+  aisim run baseline --seed 7 --set environment.llm_ceiling=1.3 --set drivers.sunk_cost=0
+  aisim run scenarios/baseline.toml --steps 20 --out runs/baseline.parquet
+  aisim params
+"""
+
+
+class CommandError(Exception):
+    """A user error the command line reports in one line, without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for `aisim` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="aisim",
+        description=(
+            "Agent-based simulation of Big Tech AI investment: each quarter, every firm splits its "
+            "AI budget between scaling LLMs and world-model research."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run one scenario and print a summary",
+        description="Run one scenario for one seed, print per-firm and per-run summaries, and "
+        "optionally write the per-firm, per-quarter table.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Names for --set: environment.FIELD, drivers.FIELD, a bare environment or driver "
+        "field, or firms.NAME.TRAIT / firms.INDEX.TRAIT / firms.*.TRAIT.\n"
+        "`aisim params` lists every field with its unit, range and meaning.",
+    )
+    run.add_argument("scenario", metavar="SCENARIO", help="a scenario name (see `aisim params`) or a .toml file")
+    run.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
+    run.add_argument("--steps", type=_positive_int, default=None, help="quarters to run (default: the scenario's)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a parameter (repeatable), e.g. drivers.sunk_cost=0",
+    )
+    run.add_argument("--out", type=Path, default=None, help="write the per-firm, per-quarter table (.csv or .parquet)")
+    run.add_argument(
+        "--market-out", type=Path, default=None, help="write the per-quarter market table (.csv or .parquet)"
+    )
+
+    sub.add_parser(
+        "params",
+        help="list every parameter with its unit, range and meaning",
+        description="List every environment field, driver strength and firm trait.",
+    )
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of quarters, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def command_run(args: argparse.Namespace) -> None:
+    """`aisim run`: run a scenario, print summaries, write tables."""
+    from sim.model import AIRaceModel
+
+    for path in (args.out, args.market_out):
+        if path is not None:
+            _check_output_path(path)
+    scenario = load_scenario(args.scenario, args.overrides)
+    model = AIRaceModel(scenario, rng=args.seed, steps=args.steps).run()
+    first, last = model.firm_dataframe().quarter.iloc[[0, -1]]
+    print(f"{scenario.title or scenario.name}: seed {model.seed}, {model.quarter} quarters ({first} to {last})\n")
+    summary = model.firm_summary()
+    columns = [
+        "firm",
+        "mean_x",
+        "pivot_step",
+        "breakthrough_step",
+        "big_muddy_spend",
+        "final_share",
+        "final_cash",
+        "alive",
+    ]
+    print(summary[columns].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print()
+    for name, value in model.summary().items():
+        print(f"  {name:<24} {value:,.3f}")
+    if args.out is not None:
+        _write_table(model.firm_dataframe(), args.out)
+        print(f"\nwrote {len(model.firm_dataframe())} rows to {args.out}")
+    if args.market_out is not None:
+        _write_table(model.market_dataframe(), args.market_out)
+        print(f"wrote {model.quarter} rows to {args.market_out}")
+
+
+def command_params(_: argparse.Namespace) -> None:
+    """`aisim params`: every parameter with its description, unit and range."""
+    for title, model, prefix in (
+        ("Environment", Environment, "environment."),
+        ("Drivers (0 switches a driver off)", Drivers, "drivers."),
+        ("Firm traits (set per firm)", Firm, "firms.NAME."),
+    ):
+        print(f"{title}:")
+        for name, info in model.model_fields.items():
+            default = "" if info.is_required() else f" = {info.default}"
+            print(f"  {prefix}{name}{default}\n      {describe_field(model, name)}")
+        print()
+    print("Scenarios:", ", ".join(scenario_names()))
+
+
+def _check_output_path(path: Path) -> None:
+    if path.suffix not in {".csv", ".parquet"}:
+        raise CommandError(f"{path}: output must end in .csv or .parquet")
+    if not path.parent.exists() and str(path.parent) not in {"", "."}:
+        raise CommandError(f"{path}: folder {path.parent} does not exist")
+
+
+def _write_table(table: pd.DataFrame, path: Path) -> None:
+    """Write atomically: a failed write never leaves a half-written file behind."""
+    folder = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        if path.suffix == ".parquet":
+            try:
+                table.to_parquet(temporary, index=False)
+            except ImportError:
+                raise CommandError("writing Parquet needs pyarrow: pip install 'aisim[parquet]'") from None
+        else:
+            table.to_csv(temporary, index=False)
+        os.replace(temporary, path)
+    except OSError as err:
+        raise CommandError(f"{path}: cannot write: {err.strerror or err}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+COMMANDS = {"run": command_run, "params": command_params}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `aisim`; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        COMMANDS[args.command](args)
+    except (ParameterError, CommandError) as err:
+        for line in str(err).splitlines():
+            print(f"aisim: error: {line}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""Every mechanism of the model, written once, as functions over numpy arrays.
+
+Firm arrays have shape ``batch + (F,)`` and market arrays ``batch + (1,)``; the batch
+shape is ``()`` for the interactive Mesa model and ``(R,)`` for the batch engine. Nothing
+here loops over firms or runs, so both share one implementation.
+
+One call of `advance` is one quarter, in this order:
+1. environment (hardware, algorithms, price shocks, adoption, demand)
+2. market (logit shares with an outside option) and finance (income, exits, budget)
+3. decision (believed values of each path, the driver terms, inertia)
+4. research (LLM compute and quality, world-model knowledge, spillovers, breakthroughs)
+5. beliefs, investor confidence and valuation, and market totals
+The equations, their parameters and sources are in docs/MODEL.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.arrays import ArrayBag, ModelParams
+from sim.variables import FIRM_VARIABLES
+
+LOGIT_CLIP = 30.0
+"""Decision terms are kept within +-30 so the sigmoid never saturates to exactly 0 or 1."""
+TINY = 1e-12
+PATH_SWITCH_WIDTH = 0.05
+"""Quality gap over which product value shifts from one path to the other (smooth max)."""
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function, safe for large arguments."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def llm_compute_scale(params: ModelParams) -> np.ndarray:
+    """C_s of the scaling law, set so the firm with most initial compute has the anchor quality."""
+    env = params.env
+    frontier = np.max(params.firm.initial_compute, axis=-1, keepdims=True)
+    ratio = (1.0 - env.llm_anchor_quality / env.llm_ceiling) ** (-1.0 / env.llm_scaling_exponent) - 1.0
+    return frontier / ratio
+
+
+def llm_quality(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.ndarray:
+    """Scaling law with a ceiling: q = Q_max * (1 - (1 + C/C_s)^-a). Never falls as C grows."""
+    return env.llm_ceiling * -np.expm1(-env.llm_scaling_exponent * np.log1p(compute / scale))
+
+
+def llm_quality_slope(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.ndarray:
+    """dq/dC of the scaling law (quality per 1e24 FLOP of effective compute)."""
+    a = env.llm_scaling_exponent
+    return env.llm_ceiling * a / scale * np.exp((-a - 1.0) * np.log1p(compute / scale))
+
+
+def environment_at(t: int, params: ModelParams, demand_shock: np.ndarray) -> ArrayBag:
+    """Technology, prices and demand in quarter t (market arrays, shape batch + (1,))."""
+    env = params.env
+    years = t / 4.0
+    hardware = np.exp2(years / env.hardware_doubling_years)
+    algorithmic = np.exp2(years * 12.0 / env.algorithmic_halving_months)
+    shock_on = (env.shock_step >= 0) & (t >= env.shock_step)
+    decay = np.exp2(-np.maximum(t - env.shock_step, 0.0) / env.shock_half_life)
+    compute_shock = np.where(shock_on, 1.0 + (env.compute_price_shock - 1.0) * decay, 1.0)
+    energy_index = np.where(shock_on, 1.0 + (env.energy_price_shock - 1.0) * decay, 1.0)
+    cost_index = compute_shock * (1.0 + env.energy_cost_share * (energy_index - 1.0))
+    year = env.start_year + years
+    adoption = sigmoid(env.adoption_rate * (year - env.adoption_midpoint_year))
+    sd = env.demand_noise
+    shock = np.exp(sd * demand_shock - 0.5 * sd * sd)
+    adoption_ahead = sigmoid(env.adoption_rate * (year + env.planning_horizon_years / 2.0 - env.adoption_midpoint_year))
+    return ArrayBag(
+        year=year,
+        compute_cost_index=cost_index,
+        energy_price_index=energy_index,
+        compute_per_dollar=env.compute_per_dollar * hardware / cost_index,
+        algorithmic_multiplier=algorithmic,
+        energy_per_compute=env.energy_per_compute / hardware,
+        ai_demand=env.market_potential * adoption * shock,
+        ai_demand_ahead=env.market_potential * adoption_ahead * shock,
+    )
+
+
+def utilities(quality: np.ndarray, params: ModelParams) -> np.ndarray:
+    """Logit utility of each firm's product: beta * quality + distribution advantage."""
+    return params.env.quality_sensitivity * quality + params.firm.distribution
+
+
+def market_shares(quality: np.ndarray, active: np.ndarray, params: ModelParams) -> tuple:
+    """Logit shares with an outside option; inactive firms get none.
+
+    Returns (shares, outside share, log-sum of all other alternatives' attractions per firm,
+    the max utility used to keep the exponentials finite).
+    """
+    u = utilities(quality, params)
+    u_outside = params.env.quality_sensitivity * params.env.outside_quality
+    top = np.maximum(np.max(np.where(active, u, -np.inf), axis=-1, keepdims=True), u_outside)
+    attraction = np.where(active, np.exp(u - top), 0.0)
+    outside = np.exp(u_outside - top)
+    total = np.sum(attraction, axis=-1, keepdims=True) + outside
+    shares = attraction / total
+    log_others = np.log(np.maximum(total - attraction, TINY))
+    return shares, outside / total, log_others, top
+
+
+def share_with_quality(quality: np.ndarray, log_others, top, params: ModelParams) -> np.ndarray:
+    """A firm's share if its product had the given quality, rivals unchanged."""
+    return sigmoid(utilities(quality, params) - top - log_others)
+
+
+def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> ArrayBag:
+    """One quarter of the model: the state after quarter t, with every output variable."""
+    env, drivers, firm = params.env, params.drivers, params.firm
+    now = environment_at(t, params, noise.demand_shock)
+    scale = llm_compute_scale(params)
+
+    # --- market and finance ---------------------------------------------------------
+    entered = t >= firm.entry_step
+    active = state.alive & entered
+    shares, outside_share, log_others, top = market_shares(state.product_quality, active, params)
+    revenue = np.where(active, now.ai_demand / 4.0 * shares, 0.0)
+    gross_profit = revenue * env.gross_margin
+    core = firm.core_profit / 4.0 * (1.0 + firm.core_profit_growth) ** (t / 4.0)
+    funding = firm.funding_rate / 4.0 * state.valuation
+    income = np.where(active, core + gross_profit + funding, 0.0)
+    operating = np.where(active, firm.operating_costs / 4.0 * now.compute_cost_index, 0.0)
+    available = state.cash + income - operating
+    alive = state.alive & ~(active & (available < 0.0))
+    active = alive & entered
+    budget = np.where(active, np.clip(firm.reinvestment_rate * income, 0.0, np.maximum(available, 0.0)), 0.0)
+    cash = state.cash + income - operating - budget
+
+    # --- decision: believed value of the next dollar on each path, plus the drivers ---
+    horizon = env.planning_horizon_years
+    profit_pool = env.gross_margin * now.ai_demand_ahead  # $B per year at full uptake, mid-horizon
+    revenue_per_quality = profit_pool * env.quality_sensitivity * shares * (1.0 - shares)
+    llm_carries_product = sigmoid((state.llm_quality - state.wm_quality) / PATH_SWITCH_WIDTH)
+    value_llm = state.belief_llm_return * revenue_per_quality * horizon * llm_carries_product
+
+    share_if_wm = share_with_quality(np.full_like(shares, 1.0) * env.wm_ceiling, log_others, top, params)
+    wm_payoff = profit_pool * np.maximum(share_if_wm - shares, 0.0) * horizon
+    planned_wm = (1.0 - state.x) * budget
+    value_wm = wm_payoff * np.where(
+        state.wm_breakthrough,
+        np.exp(-state.wm_capital / env.wm_development_scale) / env.wm_development_scale,
+        _breakthrough_time_per_dollar(state, planned_wm, params),
+    )
+
+    terms = ArrayBag(
+        term_value=np.clip(np.log(value_llm + TINY) - np.log(value_wm + TINY), -LOGIT_CLIP, LOGIT_CLIP),
+        term_revenue_feedback=drivers.revenue_feedback * revenue * llm_carries_product / np.maximum(income, TINY),
+        term_competitive_pressure=drivers.competitive_pressure * firm.rivalry * _llm_lag(state, active),
+        term_scaling_optimism=np.log1p(drivers.scaling_optimism * firm.scaling_optimism),
+        term_sunk_cost=drivers.sunk_cost
+        * firm.sunk_cost_bias
+        * state.llm_sunk
+        / np.maximum(state.llm_sunk + state.wm_sunk, TINY),
+        term_investor_pressure=drivers.investor_pressure * firm.investor_exposure * env.retreat_penalty * state.x,
+    )
+    for name in terms:
+        terms[name] = np.where(active, terms[name], 0.0)
+    x_target = sigmoid(sum(terms.values()) / env.decision_temperature)
+    x = np.where(active, state.x + firm.adjustment_speed * (x_target - state.x), state.x)
+
+    # --- research -------------------------------------------------------------------
+    llm_spend = x * budget
+    wm_spend = budget - llm_spend
+    physical_compute = llm_spend * now.compute_per_dollar
+    compute = state.compute + physical_compute * now.algorithmic_multiplier
+    quality_llm = llm_quality(compute, env, scale)
+    llm_payback = (
+        llm_quality_slope(state.compute, env, scale)
+        * now.compute_per_dollar
+        * now.algorithmic_multiplier
+        * revenue_per_quality
+        * horizon
+        * llm_carries_product
+    )
+
+    own_knowledge = np.where(active, env.wm_productivity * np.log1p(wm_spend / env.wm_spend_scale), 0.0)
+    published = np.sum(firm.openness * own_knowledge, axis=-1, keepdims=True)
+    absorbed = np.where(active, env.spillover * (published - firm.openness * own_knowledge), 0.0)
+    knowledge = state.wm_knowledge + own_knowledge + absorbed
+
+    anyone_before = np.any(state.wm_breakthrough, axis=-1, keepdims=True)
+    difficulty = env.wm_difficulty * np.where(anyone_before, 1.0 - env.follower_ease, 1.0)
+    hazard = -np.expm1(-env.wm_hazard_rate * (knowledge / difficulty) ** env.wm_hazard_exponent)
+    new_breakthrough = active & ~state.wm_breakthrough & (noise.breakthrough_draw < hazard)
+    breakthrough = state.wm_breakthrough | new_breakthrough
+    wm_capital = state.wm_capital + np.where(state.wm_breakthrough, wm_spend, 0.0)
+    quality_wm = np.where(breakthrough, -env.wm_ceiling * np.expm1(-wm_capital / env.wm_development_scale), 0.0)
+    product_quality = np.maximum(quality_llm, quality_wm)
+
+    # --- beliefs, investors, totals -------------------------------------------------
+    belief = _updated_llm_belief(state, quality_llm, llm_spend, active, noise.belief_shock, env)
+    breaker_knowledge = np.min(np.where(new_breakthrough, knowledge, np.inf), axis=-1, keepdims=True)
+    believed_difficulty = np.minimum(state.believed_difficulty, breaker_knowledge * (1.0 - env.follower_ease))
+
+    best_quality = np.max(np.where(active, product_quality, 0.0), axis=-1, keepdims=True)
+    standing = (product_quality - best_quality) / np.maximum(best_quality, TINY)
+    retreat = np.maximum(state.x - x, 0.0)
+    confidence_target = np.maximum(1.0 + env.standing_weight * standing, 0.0)
+    confidence = state.confidence + env.confidence_speed * (confidence_target - state.confidence)
+    confidence = np.where(active, np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0), 0.0)
+    valuation = confidence * (firm.base_valuation + env.revenue_multiple * 4.0 * revenue)
+
+    energy = physical_compute * now.energy_per_compute
+
+    new_state = ArrayBag(
+        alive=alive,
+        active=active,
+        cash=cash,
+        core_profit=np.where(active, core, 0.0),
+        ai_revenue=revenue,
+        ai_gross_profit=gross_profit,
+        funding=np.where(active, funding, 0.0),
+        income=income,
+        operating_cost=operating,
+        budget=budget,
+        market_share=shares,
+        x=x,
+        x_target=np.where(active, x_target, state.x_target),
+        llm_spend=llm_spend,
+        wm_spend=wm_spend,
+        compute=compute,
+        llm_quality=quality_llm,
+        wm_knowledge=knowledge,
+        wm_breakthrough=breakthrough,
+        breakthrough_step=np.where(new_breakthrough, float(t), state.breakthrough_step),
+        wm_capital=wm_capital,
+        wm_quality=quality_wm,
+        product_quality=product_quality,
+        llm_sunk=state.llm_sunk + llm_spend,
+        wm_sunk=state.wm_sunk + wm_spend,
+        belief_llm_return=belief,
+        believed_difficulty=believed_difficulty,
+        value_llm=np.where(active, value_llm, 0.0),
+        value_wm=np.where(active, value_wm, 0.0),
+        llm_payback=np.where(active, llm_payback, 0.0),
+        confidence=confidence,
+        valuation=valuation,
+        energy=energy,
+        **terms,
+    )
+    new_state.update(_market_totals(new_state, now, outside_share))
+    return new_state
+
+
+def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, params: ModelParams) -> np.ndarray:
+    """Believed gain, per extra $1B, in the share of the horizon spent with a breakthrough.
+
+    With a constant hazard rate lam*(K/K_b)^g per quarter over a horizon of n quarters, the
+    expected share of the horizon after the breakthrough is F(y) = 1 - (1 - e^-y)/y, where
+    y = rate * n. The firm projects its knowledge to mid-horizon at its current spend and
+    uses its believed difficulty K_b. Unlike the bare breakthrough chance, F keeps rewarding
+    spend that brings a near-certain breakthrough sooner.
+    """
+    env = params.env
+    quarters = 4.0 * env.planning_horizon_years
+    gain_now = env.wm_productivity * np.log1p(planned_wm / env.wm_spend_scale)
+    knowledge_per_dollar = env.wm_productivity / (env.wm_spend_scale + planned_wm)
+    believed = state.believed_difficulty
+    projected = np.maximum(state.wm_knowledge + quarters / 2.0 * gain_now, 1e-3 * believed)
+    g = env.wm_hazard_exponent
+    rate = env.wm_hazard_rate * (projected / believed) ** g
+    y = rate * quarters
+    small = y < 1e-3
+    y_safe = np.where(small, 1.0, y)
+    slope = np.where(small, 0.5 - y / 3.0, (-np.expm1(-y_safe) - y_safe * np.exp(-y_safe)) / y_safe**2)
+    return knowledge_per_dollar * g * rate / projected * quarters * slope
+
+
+def _llm_lag(state: ArrayBag, active: np.ndarray) -> np.ndarray:
+    """How far each firm's LLM lags the LLM leader, as a share of the leader's quality."""
+    leader = np.max(np.where(active, state.llm_quality, 0.0), axis=-1, keepdims=True)
+    return np.clip((leader - state.llm_quality) / np.maximum(leader, TINY), 0.0, 1.0)
+
+
+def _updated_llm_belief(state, quality_llm, llm_spend, active, shock, env) -> np.ndarray:
+    """Move the believed LLM return toward the noisy return observed this quarter."""
+    spent = active & (llm_spend > 1e-6)
+    observed = (quality_llm - state.llm_quality) / np.where(spent, llm_spend, 1.0)
+    sd = env.belief_noise
+    noisy = observed * np.exp(sd * shock - 0.5 * sd * sd)
+    return np.where(
+        spent,
+        state.belief_llm_return + env.belief_learning_rate * (noisy - state.belief_llm_return),
+        state.belief_llm_return,
+    )
+
+
+def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray) -> ArrayBag:
+    """Per-quarter market-wide outputs (shape batch + (1,))."""
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.sum(values, axis=-1, keepdims=True)
+
+    llm, wm = total(s.llm_spend), total(s.wm_spend)
+    inside = np.maximum(1.0 - outside_share, TINY)
+    return ArrayBag(
+        year=now.year,
+        compute_cost_index=now.compute_cost_index,
+        energy_price_index=now.energy_price_index,
+        compute_per_dollar=now.compute_per_dollar,
+        algorithmic_multiplier=now.algorithmic_multiplier,
+        ai_demand=now.ai_demand,
+        outside_share=outside_share,
+        hhi=10000.0 * total((s.market_share / inside) ** 2),
+        total_llm_spend=llm,
+        total_wm_spend=wm,
+        llm_spend_share=llm / np.maximum(llm + wm, TINY),
+        best_llm_quality=np.max(np.where(s.active, s.llm_quality, 0.0), axis=-1, keepdims=True),
+        best_wm_quality=np.max(np.where(s.active, s.wm_quality, 0.0), axis=-1, keepdims=True),
+        energy_use=total(s.energy),
+        firms_alive=total(s.alive.astype(float)),
+        breakthroughs=total(s.wm_breakthrough.astype(float)),
+    )
+
+
+def initial_state(params: ModelParams) -> ArrayBag:
+    """The state before the first quarter (every firm and market variable, flows at 0)."""
+    env, firm = params.env, params.firm
+    shape = firm.initial_cash.shape
+    zeros = np.zeros(shape)
+    scale = llm_compute_scale(params)
+    compute = firm.initial_compute.copy()
+    quality = llm_quality(compute, env, scale)
+    state = ArrayBag({name: zeros.copy() for name in FIRM_VARIABLES})
+    state.update(
+        alive=np.ones(shape, dtype=bool),
+        active=firm.entry_step <= 0,
+        wm_breakthrough=np.zeros(shape, dtype=bool),
+        cash=firm.initial_cash.copy(),
+        x=firm.initial_allocation.copy(),
+        x_target=firm.initial_allocation.copy(),
+        compute=compute,
+        llm_quality=quality,
+        product_quality=quality.copy(),
+        wm_knowledge=firm.initial_wm_knowledge.copy(),
+        breakthrough_step=np.full(shape, -1.0),
+        llm_sunk=firm.initial_compute / env.compute_per_dollar,
+        belief_llm_return=llm_quality_slope(compute, env, scale) * env.compute_per_dollar,
+        believed_difficulty=np.broadcast_to(env.wm_difficulty_belief, shape).copy(),
+        confidence=np.ones(shape),
+        valuation=firm.base_valuation.copy(),
+    )
+    return state

@@ -1,0 +1,98 @@
+"""The interactive Mesa model: one run of a scenario, quarter by quarter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mesa
+import pandas as pd
+
+from sim.agents import Firm
+from sim.arrays import ArrayBag, ModelParams
+from sim.mechanisms import advance, initial_state
+from sim.noise import NoiseSource, fresh_seed
+from sim.outputs import firm_summary, firm_table, market_table, run_summary, stack_history
+from sim.params import Scenario
+from sim.scenarios import load_scenario
+from sim.variables import MARKET_VARIABLES
+
+AGENT_REPORTERS = ("x", "market_share", "llm_quality", "wm_quality", "cash")
+"""Firm variables Mesa's DataCollector records (the full table is `firm_dataframe`)."""
+
+
+class AIRaceModel(mesa.Model):
+    """Big Tech firms splitting their AI budgets between LLM scaling and world models.
+
+    Args:
+        scenario: a library name (``"baseline"``), a path to a TOML file, or a Scenario.
+        rng: the seed; it alone decides every random draw. None picks a fresh one
+            (kept in ``model.seed`` so the run can be repeated).
+        steps: quarters to run (default: the scenario's ``environment.steps``).
+        parameters: overrides, ``{"environment.llm_ceiling": 1.3, "firms.*.rivalry": 0}``
+            (the names ``--set`` accepts).
+    """
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = "baseline",
+        rng: int | None = None,
+        steps: int | None = None,
+        parameters: dict | None = None,
+    ):
+        seed = fresh_seed() if rng is None else int(rng)
+        super().__init__(rng=seed)
+        self.seed = seed
+        self.config = load_scenario(scenario, parameters)
+        self.max_steps = self.config.environment.steps if steps is None else int(steps)
+        self.params = ModelParams.from_scenario(self.config)
+        self.state: ArrayBag = initial_state(self.params)
+        self.history: list[ArrayBag] = []
+        self._noise = NoiseSource(seed, self.params.n_firms)
+        self.firms = [Firm(self, i, traits) for i, traits in enumerate(self.config.firms)]
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: _market_reader(name) for name in MARKET_VARIABLES},
+            agent_reporters={name: name for name in AGENT_REPORTERS},
+        )
+        self.running = self.max_steps > 0
+
+    @property
+    def quarter(self) -> int:
+        """Quarters run so far."""
+        return len(self.history)
+
+    def step(self) -> None:
+        """Advance one quarter: every mechanism runs once over all firms."""
+        t = len(self.history)
+        self.state = advance(self.state, self.params, self._noise.at(t), t)
+        self.history.append(self.state)
+        self.datacollector.collect(self)
+        self.running = len(self.history) < self.max_steps
+
+    def run(self) -> AIRaceModel:
+        """Run until ``max_steps`` quarters have been simulated; returns the model."""
+        while self.running:
+            self.step()
+        return self
+
+    def firm_dataframe(self) -> pd.DataFrame:
+        """One row per quarter and firm with every state variable and driver term."""
+        return firm_table(stack_history(self.history), self.params.firm_names)
+
+    def market_dataframe(self) -> pd.DataFrame:
+        """One row per quarter with the market-wide totals."""
+        return market_table(stack_history(self.history))
+
+    def firm_summary(self) -> pd.DataFrame:
+        """Per-firm summary measures: pivot step, breakthrough, spend in the big muddy, finals."""
+        return firm_summary(stack_history(self.history), self.params.firm_names)
+
+    def summary(self) -> dict[str, float]:
+        """Per-run summary measures: first breakthrough, total big-muddy spend, LLM share, ..."""
+        return run_summary(stack_history(self.history))
+
+
+def _market_reader(name: str):
+    def read(model: AIRaceModel) -> float:
+        return float(model.state[name][0])
+
+    return read

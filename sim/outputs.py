@@ -1,0 +1,126 @@
+"""Turning a run's recorded quarters into tables and per-run summary measures.
+
+A history is a list of states (one per quarter). `stack_history` turns it into arrays with
+time as the leading axis: ``(T,) + batch + (F,)`` for firms and ``(T,) + batch + (1,)`` for
+the market. The summary measures work on those arrays, so one run and a batch of runs
+share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sim.arrays import ArrayBag
+from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
+
+PIVOT_THRESHOLD = 0.5
+"""A firm pivots when it first puts more than half of its budget into world models (x < 0.5)."""
+
+
+def stack_history(history: Sequence[ArrayBag]) -> ArrayBag:
+    """Recorded quarters stacked along a new leading time axis."""
+    names = list(FIRM_VARIABLES) + list(MARKET_VARIABLES)
+    return ArrayBag({name: np.stack([s[name] for s in history]) for name in names})
+
+
+def quarter_label(year: float) -> str:
+    """'2025Q1' for the quarter starting at the given fractional year."""
+    year = float(year)
+    whole = int(np.floor(year + 1e-9))
+    return f"{whole}Q{round((year - whole) * 4) + 1}"
+
+
+def firm_table(stacked: ArrayBag, firm_names: Sequence[str]) -> pd.DataFrame:
+    """One row per quarter and firm with every firm variable (a single run)."""
+    steps, n_firms = stacked.x.shape
+    year = np.repeat(stacked.year[:, 0], n_firms)
+    table = pd.DataFrame(
+        {
+            "step": np.repeat(np.arange(steps), n_firms),
+            "quarter": [quarter_label(y) for y in year],
+            "firm": np.tile(np.asarray(firm_names, dtype=object), steps),
+        }
+    )
+    for name in FIRM_VARIABLES:
+        table[name] = stacked[name].reshape(-1)
+    return table
+
+
+def market_table(stacked: ArrayBag) -> pd.DataFrame:
+    """One row per quarter with the market-wide outputs (a single run)."""
+    steps = stacked.year.shape[0]
+    table = pd.DataFrame({"step": np.arange(steps), "quarter": [quarter_label(y) for y in stacked.year[:, 0]]})
+    for name in MARKET_VARIABLES:
+        table[name] = stacked[name][:, 0]
+    return table
+
+
+def first_step_where(condition: np.ndarray) -> np.ndarray:
+    """Index of the first True along the time axis (axis 0), NaN where there is none."""
+    hit = condition.any(axis=0)
+    return np.where(hit, np.argmax(condition, axis=0).astype(float), np.nan)
+
+
+def firm_summary_arrays(stacked: ArrayBag) -> ArrayBag:
+    """Per-firm summary measures, arrays of shape ``batch + (F,)``."""
+    pivot = first_step_where(stacked.active & (stacked.x < PIVOT_THRESHOLD))
+    not_paying = stacked.active & (stacked.llm_payback < 1.0)
+    return ArrayBag(
+        pivot_step=pivot,
+        breakthrough_step=np.where(stacked.breakthrough_step[-1] >= 0, stacked.breakthrough_step[-1], np.nan),
+        big_muddy_spend=np.sum(np.where(not_paying, stacked.llm_spend, 0.0), axis=0),
+        llm_spend=np.sum(stacked.llm_spend, axis=0),
+        wm_spend=np.sum(stacked.wm_spend, axis=0),
+        mean_x=_mean_where(stacked.x, stacked.active),
+        final_share=stacked.market_share[-1],
+        final_cash=stacked.cash[-1],
+        final_llm_quality=stacked.llm_quality[-1],
+        final_wm_quality=stacked.wm_quality[-1],
+        alive=stacked.alive[-1].astype(float),
+    )
+
+
+def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
+    """Per-run summary measures, arrays of shape ``batch + (1,)``."""
+    firms = firm_summary_arrays(stacked)
+    llm, wm = np.sum(firms.llm_spend, axis=-1, keepdims=True), np.sum(firms.wm_spend, axis=-1, keepdims=True)
+    return ArrayBag(
+        first_breakthrough_step=_earliest(firms.breakthrough_step),
+        first_pivot_step=_earliest(firms.pivot_step),
+        big_muddy_spend=np.sum(firms.big_muddy_spend, axis=-1, keepdims=True),
+        total_llm_spend=llm,
+        total_wm_spend=wm,
+        llm_spend_share=llm / np.maximum(llm + wm, 1e-12),
+        final_hhi=stacked.hhi[-1],
+        final_best_quality=np.maximum(stacked.best_llm_quality[-1], stacked.best_wm_quality[-1]),
+        firms_alive=stacked.firms_alive[-1],
+        total_energy=np.sum(stacked.energy_use, axis=0),
+    )
+
+
+def _earliest(steps: np.ndarray) -> np.ndarray:
+    """The earliest step over firms, NaN where no firm has one."""
+    earliest = np.min(np.where(np.isnan(steps), np.inf, steps), axis=-1, keepdims=True)
+    return np.where(np.isfinite(earliest), earliest, np.nan)
+
+
+def _mean_where(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    count = mask.sum(axis=0)
+    return np.where(count > 0, np.sum(np.where(mask, values, 0.0), axis=0) / np.maximum(count, 1), np.nan)
+
+
+def firm_summary(stacked: ArrayBag, firm_names: Sequence[str]) -> pd.DataFrame:
+    """One row per firm with its summary measures (a single run)."""
+    measures = firm_summary_arrays(stacked)
+    table = pd.DataFrame({"firm": list(firm_names)})
+    for name, values in measures.items():
+        table[name] = values
+    return table
+
+
+def run_summary(stacked: ArrayBag) -> dict[str, float]:
+    """The run's summary measures as plain numbers (NaN in a step measure means 'never')."""
+    return {name: float(values[0]) for name, values in run_summary_arrays(stacked).items()}

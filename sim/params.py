@@ -1,0 +1,333 @@
+"""Parameter models: every knob of the model with its type, unit, bounds and meaning.
+
+The field descriptions here are the single source of truth for the command-line help,
+the docs and the UI controls. A `Scenario` bundles the environment, the driver
+strengths and the firms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+def param(default: Any, lo: float | None, hi: float | None, unit: str, description: str):
+    """A bounded model parameter with its unit and a one-line description."""
+    return Field(
+        default,
+        ge=lo,
+        le=hi,
+        description=description,
+        json_schema_extra={"unit": unit},
+    )
+
+
+class StrictModel(BaseModel):
+    """Base for parameter groups: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Environment(StrictModel):
+    """The world all firms share: technology, research difficulty, market and finance."""
+
+    start_year: int = param(2025, 1990, 2100, "year", "Calendar year of step 0 (one step is one quarter)")
+    steps: int = param(40, 1, 200, "quarters", "Number of quarters a run covers (at most 50 years)")
+
+    # Technology
+    hardware_doubling_years: float = param(
+        2.5, 0.5, 20, "years", "Years for hardware FLOP per dollar to double (Hobbhahn & Besiroglu 2022)"
+    )
+    algorithmic_halving_months: float = param(
+        8.0, 1, 240, "months", "Months for the compute needed for a fixed capability to halve (Ho et al. 2024)"
+    )
+    compute_per_dollar: float = param(
+        100.0, 1e-3, 1e6, "1e24 FLOP per $B", "Training compute bought by $1B of LLM budget at the start"
+    )
+    energy_per_compute: float = param(
+        0.5, 0.0, 100, "GWh per 1e24 FLOP", "Energy used per unit of training compute at the start"
+    )
+    energy_cost_share: float = param(
+        0.1, 0.0, 1.0, "share", "Share of the cost of compute that is energy (how much energy prices bite)"
+    )
+    shock_step: int = param(-1, -1, 1000, "quarter", "Quarter when a compute/energy price shock hits (-1: none)")
+    compute_price_shock: float = param(
+        1.0, 1.0, 20.0, "multiplier", "Compute price multiplier at the shock (1: no shock)"
+    )
+    energy_price_shock: float = param(
+        1.0, 1.0, 20.0, "multiplier", "Energy price index multiplier at the shock (1: no shock)"
+    )
+    shock_half_life: float = param(8.0, 0.1, 1000, "quarters", "Quarters for half of a price shock to wear off")
+
+    # LLM scaling law
+    llm_ceiling: float = param(2.0, 0.05, 100, "quality", "True LLM quality ceiling Q_llm_max; firms do not observe it")
+    llm_scaling_exponent: float = param(
+        0.18, 0.01, 2.0, "-", "Power-law exponent a of the LLM scaling law (Besiroglu et al. 2024 refit)"
+    )
+    llm_anchor_quality: float = param(
+        1.0, 0.01, 100, "quality", "LLM quality of the firm with the most initial compute at the start (sets C_s)"
+    )
+
+    # World-model research
+    wm_productivity: float = param(
+        1.0, 0.0, 1e3, "knowledge", "Knowledge gained per quarter at the reference spend (log returns)"
+    )
+    wm_spend_scale: float = param(
+        1.0, 1e-3, 1e3, "$B per quarter", "Quarterly world-model spend at which returns start to diminish"
+    )
+    wm_difficulty: float = param(
+        100.0, 1e-3, 1e6, "knowledge", "True knowledge K* at which breakthroughs become likely; unobserved"
+    )
+    wm_difficulty_belief: float = param(
+        60.0, 1e-3, 1e6, "knowledge", "What firms believe K* to be before anyone breaks through"
+    )
+    wm_hazard_rate: float = param(0.05, 0.0, 10.0, "per quarter", "Breakthrough hazard scale lam at K = K*")
+    wm_hazard_exponent: float = param(3.0, 0.1, 20.0, "-", "How sharply the breakthrough hazard rises with K/K* (g)")
+    spillover: float = param(0.5, 0.0, 1.0, "share", "Share of what rivals publish that a firm absorbs as knowledge")
+    follower_ease: float = param(
+        0.5, 0.0, 0.99, "share", "How much easier a breakthrough becomes once someone has shown it is possible"
+    )
+    wm_ceiling: float = param(4.0, 0.05, 100, "quality", "Quality world models reach when fully developed (Q_wm_max)")
+    wm_development_scale: float = param(
+        20.0, 0.01, 1e5, "$B", "World-model spend after a breakthrough that brings quality 63% of the way"
+    )
+
+    # Market
+    market_potential: float = param(
+        1500.0,
+        0.0,
+        1e5,
+        "$B per year",
+        "Annual AI revenue when adoption is complete and no one picks the outside option",
+    )
+    adoption_midpoint_year: float = param(
+        2031.0, 1990, 2100, "year", "Year when adoption reaches half of its potential"
+    )
+    adoption_rate: float = param(0.5, 0.01, 5.0, "per year", "Steepness of the logistic adoption curve")
+    quality_sensitivity: float = param(
+        2.0, 0.0, 50.0, "per quality", "How strongly buyers prefer quality in the logit market (beta)"
+    )
+    outside_quality: float = param(0.5, -10.0, 10.0, "quality", "Quality of the outside option (not using AI)")
+    gross_margin: float = param(0.5, 0.0, 1.0, "share", "Gross margin on AI revenue after inference costs")
+    demand_noise: float = param(0.05, 0.0, 1.0, "log sd", "Quarterly random variation of AI demand (lognormal, mean 1)")
+
+    # Finance
+    revenue_multiple: float = param(
+        15.0, 0.0, 200.0, "x annual revenue", "Valuation per dollar of annual AI revenue at neutral confidence"
+    )
+    confidence_speed: float = param(
+        0.2, 0.0, 1.0, "per quarter", "How fast investor confidence moves toward what standing justifies"
+    )
+    standing_weight: float = param(1.0, 0.0, 10.0, "-", "How much lagging the best product lowers investor confidence")
+    retreat_penalty: float = param(0.5, 0.0, 5.0, "-", "Relative valuation loss per unit of visible retreat from LLMs")
+
+    # Beliefs and decisions
+    belief_learning_rate: float = param(
+        0.3, 0.0, 1.0, "per quarter", "Weight of the newest observation in a firm's belief about LLM returns"
+    )
+    belief_noise: float = param(0.2, 0.0, 2.0, "log sd", "Noise in what firms observe of the return on LLM spend")
+    planning_horizon_years: float = param(
+        5.0, 0.25, 50.0, "years", "Horizon over which firms value the payoff of each path"
+    )
+    decision_temperature: float = param(
+        1.0, 0.01, 100.0, "-", "Softness of the allocation choice (higher: closer to 50/50)"
+    )
+
+    @model_validator(mode="after")
+    def _anchor_below_ceiling(self) -> Environment:
+        if self.llm_anchor_quality >= self.llm_ceiling:
+            raise ValueError(
+                f"llm_ceiling ({self.llm_ceiling:g}) must be above llm_anchor_quality "
+                f"({self.llm_anchor_quality:g}), the LLM quality of the leading firm at the start"
+            )
+        return self
+
+
+class Drivers(StrictModel):
+    """Global strength of each force that holds firms on the LLM path; 0 switches it off."""
+
+    revenue_feedback: float = param(
+        1.0, 0.0, 10.0, "-", "Revenue from LLM products raises the perceived value of the LLM path"
+    )
+    competitive_pressure: float = param(
+        1.0, 0.0, 10.0, "-", "Firms that lag the LLM leader push harder on LLMs (times each firm's rivalry)"
+    )
+    scaling_optimism: float = param(
+        1.0, 0.0, 10.0, "-", "Hope for a scaling miracle inflates believed LLM returns (times each firm's optimism)"
+    )
+    sunk_cost: float = param(
+        1.0,
+        0.0,
+        10.0,
+        "-",
+        "Past LLM spend, as a share of all AI spend, holds firms on the path (times each firm's bias)",
+    )
+    investor_pressure: float = param(
+        1.0, 0.0, 10.0, "-", "Fear of the valuation hit of a retreat from LLMs (times each firm's exposure)"
+    )
+
+    def switched_off(self) -> Drivers:
+        """The teaching counterfactual: every bias driver at 0 (a plain expected-value maximiser)."""
+        return Drivers(**{name: 0.0 for name in Drivers.model_fields})
+
+
+class Firm(StrictModel):
+    """One firm's traits (its starting position and its character)."""
+
+    name: str = Field(..., min_length=1, max_length=60, description="Firm name, unique in a scenario")
+    initial_cash: float = param(50.0, 0.0, 1e5, "$B", "Cash and liquid funds at the start")
+    core_profit: float = param(0.0, 0.0, 1e4, "$B per year", "Operating profit of the non-AI business")
+    core_profit_growth: float = param(0.05, -0.5, 1.0, "per year", "Annual growth rate of the core (non-AI) profit")
+    reinvestment_rate: float = param(
+        0.8, 0.0, 3.0, "share", "Share of income (core profit, AI gross profit, funding) put into the AI budget"
+    )
+    operating_costs: float = param(
+        0.0, 0.0, 1e4, "$B per year", "Committed costs paid before any R&D (staff, leases); rise with compute prices"
+    )
+    funding_rate: float = param(
+        0.0, 0.0, 1.0, "per year", "Share of its valuation a firm can raise from investors each year (private labs)"
+    )
+    base_valuation: float = param(
+        0.0, 0.0, 1e5, "$B", "Valuation investors give the firm's AI prospects before revenue"
+    )
+    distribution: float = param(
+        0.0, -10.0, 10.0, "logit units", "Distribution advantage in the market (cloud, devices, users)"
+    )
+    openness: float = param(0.2, 0.0, 1.0, "share", "Share of its world-model knowledge the firm publishes")
+    sunk_cost_bias: float = param(1.0, 0.0, 10.0, "-", "Strength of this firm's sunk-cost bias")
+    scaling_optimism: float = param(1.0, 0.0, 10.0, "-", "How much this firm hopes scaling will bring a miracle")
+    rivalry: float = param(1.0, 0.0, 10.0, "-", "How much this firm reacts to lagging the LLM leader")
+    investor_exposure: float = param(1.0, 0.0, 10.0, "-", "How much this firm's decisions answer to its valuation")
+    adjustment_speed: float = param(
+        0.3, 0.0, 1.0, "per quarter", "Share of the gap to its target allocation a firm closes each quarter"
+    )
+    initial_allocation: float = param(0.9, 0.0, 1.0, "share", "Share of the AI budget on LLM scaling at the start (x)")
+    initial_compute: float = param(100.0, 0.0, 1e9, "1e24 FLOP", "Cumulative effective training compute at the start")
+    initial_wm_knowledge: float = param(0.0, 0.0, 1e6, "knowledge", "World-model knowledge at the start")
+    entry_step: int = param(0, 0, 1000, "quarter", "Quarter the firm enters the market (0: present from the start)")
+
+
+class Scenario(StrictModel):
+    """A complete model configuration: environment, drivers and firms."""
+
+    name: str = Field("custom", min_length=1, description="Short identifier of the scenario")
+    title: str = Field("", description="One-line title")
+    story: str = Field("", description="Which point of the essay the scenario shows")
+    question: str = Field("", description="A question for students")
+    watch: str = Field("", description="What to watch while it runs")
+    environment: Environment = Field(default_factory=Environment)
+    drivers: Drivers = Field(default_factory=Drivers)
+    firms: list[Firm] = Field(..., min_length=1, description="The firms (at least one)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        names = [f.name for f in self.firms]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"firm names must be unique; repeated: {', '.join(duplicates)}")
+        if max(f.initial_compute for f in self.firms) <= 0:
+            raise ValueError("at least one firm needs initial_compute > 0 to anchor the scaling law")
+        return self
+
+
+class ParameterError(ValueError):
+    """Invalid parameters, with a message that names the source, field, value and what is allowed."""
+
+
+def describe_field(model: type[BaseModel], name: str) -> str:
+    """'unit, range, description' for a field, for help texts and error messages."""
+    info = model.model_fields[name]
+    unit = (info.json_schema_extra or {}).get("unit", "")
+    lo = hi = None
+    for meta in info.metadata:
+        lo = getattr(meta, "ge", lo)
+        hi = getattr(meta, "le", hi)
+    bounds = f"{_fmt(lo)} to {_fmt(hi)}" if lo is not None and hi is not None else ""
+    parts = [p for p in (unit, bounds) if p and p != "-"]
+    return f"{info.description} [{', '.join(parts)}]" if parts else str(info.description)
+
+
+def field_bounds(model: type[BaseModel], name: str) -> tuple[float | None, float | None]:
+    """The (lower, upper) bounds declared for a field."""
+    lo = hi = None
+    for meta in model.model_fields[name].metadata:
+        lo = getattr(meta, "ge", lo)
+        hi = getattr(meta, "le", hi)
+    return lo, hi
+
+
+def _fmt(value: float | None) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+_GROUP_MODELS: dict[str, type[BaseModel]] = {
+    "environment": Environment,
+    "drivers": Drivers,
+    "firms": Firm,
+}
+
+
+def format_validation_error(error: ValidationError, data: Any, source: str) -> str:
+    """Turn a pydantic error into lines naming the source, the field path, the value and what is allowed."""
+    lines = []
+    for item in error.errors():
+        loc = list(item["loc"])
+        path = _path_text(loc, data)
+        kind = item["type"]
+        value = item.get("input")
+        model = _model_for(loc)
+        field = str(loc[-1]) if loc else ""
+        if kind == "extra_forbidden":
+            valid = ", ".join(model.model_fields) if model else ""
+            lines.append(f"{source}: {path}: unknown key '{field}'; valid keys: {valid}")
+        elif kind in {"greater_than_equal", "less_than_equal"} and model and field in model.model_fields:
+            lo, hi = field_bounds(model, field)
+            unit = (model.model_fields[field].json_schema_extra or {}).get("unit", "")
+            unit_text = f" ({unit})" if unit and unit != "-" else ""
+            lines.append(f"{source}: {path}: {value!r} is out of range; allowed {_fmt(lo)} to {_fmt(hi)}{unit_text}")
+        elif kind == "missing":
+            lines.append(f"{source}: {path}: required field is missing")
+        elif kind == "value_error":
+            message = item["msg"].removeprefix("Value error, ")
+            lines.append(f"{source}: {path or '(top level)'}: {message}")
+        else:
+            lines.append(f"{source}: {path or '(top level)'}: {item['msg']} (got {value!r})")
+    return "\n".join(lines)
+
+
+def _model_for(loc: list) -> type[BaseModel] | None:
+    """The parameter model that owns the last key of an error location."""
+    model: type[BaseModel] | None = Scenario
+    for key in loc[:-1]:
+        if isinstance(key, int):
+            continue
+        model = _GROUP_MODELS.get(str(key))
+        if model is None:
+            return None
+    return model
+
+
+def _path_text(loc: list, data: Any) -> str:
+    """'firms[2] (Meta).openness' style path for an error location."""
+    text = ""
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            text += f"[{key}]"
+            if isinstance(node, list) and 0 <= key < len(node):
+                node = node[key]
+                if isinstance(node, dict) and "name" in node:
+                    text += f" ({node['name']})"
+        else:
+            text += f".{key}" if text else str(key)
+            node = node.get(key) if isinstance(node, dict) else None
+    return text
+
+
+def validate_scenario(data: dict, source: str = "scenario") -> Scenario:
+    """Build a Scenario from plain data, raising ParameterError with readable lines."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ParameterError(format_validation_error(err, data, source)) from None

@@ -1,0 +1,152 @@
+"""Finding, reading and overriding scenario files (TOML, validated by `sim.params`)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sim.params import Drivers, Environment, Firm, ParameterError, Scenario, validate_scenario
+
+SCENARIO_DIRS = (
+    Path(__file__).resolve().parent.parent / "scenarios",  # a source checkout
+    Path(__file__).resolve().parent / "scenario_files",  # an installed wheel
+)
+
+
+def scenario_dir() -> Path:
+    """The folder holding the scenario library (``AISIM_SCENARIOS`` overrides it)."""
+    override = os.environ.get("AISIM_SCENARIOS")
+    if override:
+        return Path(override)
+    for folder in SCENARIO_DIRS:
+        if folder.is_dir():
+            return folder
+    return SCENARIO_DIRS[0]
+
+
+def scenario_names() -> list[str]:
+    """Names of the scenarios in the library, sorted."""
+    return sorted(p.stem for p in scenario_dir().glob("*.toml"))
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """The file behind a scenario name or path; unknown names list the valid ones."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists() or os.sep in str(name_or_path):
+        if not path.is_file():
+            raise ParameterError(f"{path}: no such scenario file")
+        return path
+    candidate = scenario_dir() / f"{name_or_path}.toml"
+    if candidate.is_file():
+        return candidate
+    names = ", ".join(scenario_names()) or "(none found)"
+    raise ParameterError(f"unknown scenario '{name_or_path}'; available: {names} (or give a .toml file path)")
+
+
+def read_data(path: Path) -> dict[str, Any]:
+    """The raw contents of a scenario file, with TOML syntax errors named by file and line."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise ParameterError(f"{path}: TOML syntax error: {err}") from None
+    except OSError as err:
+        raise ParameterError(f"{path}: cannot read: {err.strerror}") from None
+
+
+def load_scenario(name_or_path: str | Path | Scenario, overrides: list[str] | dict | None = None) -> Scenario:
+    """A validated scenario from a library name, a file path or a Scenario, with overrides applied.
+
+    ``overrides`` are ``NAME=VALUE`` strings (as given to ``--set``) or a mapping of the
+    same names to values; see `apply_overrides` for the names accepted.
+    """
+    if isinstance(name_or_path, Scenario):
+        data, source = name_or_path.model_dump(), f"scenario '{name_or_path.name}'"
+    else:
+        path = resolve(name_or_path)
+        data, source = read_data(path), str(path)
+    if overrides:
+        data = apply_overrides(data, overrides)
+        source += " (with overrides)"
+    return validate_scenario(data, source)
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split ``NAME=VALUE`` and turn VALUE into a bool, int or float where it is one."""
+    if "=" not in text:
+        raise ParameterError(f"--set '{text}': expected NAME=VALUE, for example environment.llm_ceiling=1.5")
+    name, _, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not name or not raw:
+        raise ParameterError(f"--set '{text}': expected NAME=VALUE, for example drivers.sunk_cost=0")
+    return name, _parse_value(raw)
+
+
+def _parse_value(raw: str) -> Any:
+    if raw.lower() in {"true", "false"}:
+        return raw.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def apply_overrides(data: dict, overrides: list[str] | dict) -> dict:
+    """A copy of scenario data with overrides applied.
+
+    Names: ``environment.FIELD``, ``drivers.FIELD``, a bare environment or driver field
+    (``llm_ceiling``), or a firm trait as ``firms.NAME.TRAIT``, ``firms.INDEX.TRAIT`` or
+    ``firms.*.TRAIT`` (every firm).
+    """
+    data = copy.deepcopy(data)
+    items = overrides.items() if isinstance(overrides, dict) else map(parse_assignment, overrides)
+    for name, value in items:
+        for container, key in _targets(data, name):
+            container[key] = value
+    return data
+
+
+def _targets(data: dict, name: str) -> list[tuple[dict, str]]:
+    parts = name.split(".")
+    groups = {"environment": Environment, "drivers": Drivers}
+    if len(parts) == 2 and parts[0] in groups:
+        _check_key(name, parts[1], groups[parts[0]])
+        return [(data.setdefault(parts[0], {}), parts[1])]
+    if len(parts) == 3 and parts[0] == "firms":
+        _check_key(name, parts[2], Firm)
+        return [(firm, parts[2]) for firm in _select_firms(data, name, parts[1])]
+    if len(parts) == 1:
+        owners = [group for group, model in groups.items() if name in model.model_fields]
+        if len(owners) == 1:
+            return [(data.setdefault(owners[0], {}), name)]
+        if name in Firm.model_fields:
+            raise ParameterError(f"--set {name}: '{name}' is a firm trait; write firms.NAME.{name} or firms.*.{name}")
+    raise ParameterError(
+        f"--set {name}: unknown parameter. Use environment.FIELD, drivers.FIELD or firms.NAME.TRAIT. "
+        f"Environment fields: {', '.join(Environment.model_fields)}. "
+        f"Driver fields: {', '.join(Drivers.model_fields)}. "
+        f"Firm traits: {', '.join(k for k in Firm.model_fields if k != 'name')}"
+    )
+
+
+def _check_key(name: str, key: str, model: type) -> None:
+    if key not in model.model_fields:
+        raise ParameterError(f"--set {name}: unknown key '{key}'; valid keys: {', '.join(model.model_fields)}")
+
+
+def _select_firms(data: dict, name: str, selector: str) -> list[dict]:
+    firms = data.get("firms") or []
+    if selector == "*":
+        return list(firms)
+    if selector.isdigit() and int(selector) < len(firms):
+        return [firms[int(selector)]]
+    chosen = [f for f in firms if isinstance(f, dict) and f.get("name") == selector]
+    if not chosen:
+        names = ", ".join(str(f.get("name")) for f in firms if isinstance(f, dict))
+        raise ParameterError(f"--set {name}: no firm '{selector}'; firms: {names} (or an index, or *)")
+    return chosen
