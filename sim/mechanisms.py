@@ -48,7 +48,7 @@ def llm_quality(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.nda
 def llm_quality_slope(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.ndarray:
     """dq/dC of the scaling law (quality per 1e24 FLOP of effective compute)."""
     a = env.llm_scaling_exponent
-    return env.llm_ceiling * a / scale * np.exp((-a - 1.0) * np.log1p(compute / scale))
+    return np.exp(np.log(env.llm_ceiling * a) - np.log(scale) - (a + 1.0) * np.log1p(compute / scale))
 
 
 def environment_at(t: int, params: ModelParams, demand_shock: np.ndarray) -> ArrayBag:
@@ -93,7 +93,7 @@ def market_shares(quality: np.ndarray, active: np.ndarray, params: ModelParams) 
     u = utilities(quality, params)
     u_outside = params.env.quality_sensitivity * params.env.outside_quality
     top = np.maximum(np.max(np.where(active, u, -np.inf), axis=-1, keepdims=True), u_outside)
-    attraction = np.where(active, np.exp(u - top), 0.0)
+    attraction = np.exp(np.where(active, u - top, -np.inf))
     outside = np.exp(u_outside - top)
     total = np.sum(attraction, axis=-1, keepdims=True) + outside
     shares = attraction / total

@@ -63,7 +63,7 @@ class Environment(StrictModel):
     # LLM scaling law
     llm_ceiling: float = param(2.0, 0.05, 100, "quality", "True LLM quality ceiling Q_llm_max; firms do not observe it")
     llm_scaling_exponent: float = param(
-        0.18, 0.01, 2.0, "-", "Power-law exponent a of the LLM scaling law (Besiroglu et al. 2024 refit)"
+        0.18, 0.05, 2.0, "-", "Power-law exponent a of the LLM scaling law (Besiroglu et al. 2024 refit)"
     )
     llm_anchor_quality: float = param(
         1.0, 0.01, 100, "quality", "LLM quality of the firm with the most initial compute at the start (sets C_s)"
@@ -136,10 +136,10 @@ class Environment(StrictModel):
 
     @model_validator(mode="after")
     def _anchor_below_ceiling(self) -> Environment:
-        if self.llm_anchor_quality >= self.llm_ceiling:
+        if self.llm_anchor_quality > 0.95 * self.llm_ceiling:
             raise ValueError(
-                f"llm_ceiling ({self.llm_ceiling:g}) must be above llm_anchor_quality "
-                f"({self.llm_anchor_quality:g}), the LLM quality of the leading firm at the start"
+                f"llm_anchor_quality ({self.llm_anchor_quality:g}), the LLM quality of the leading firm at "
+                f"the start, must be at most 95% of llm_ceiling ({self.llm_ceiling:g})"
             )
         return self
 
@@ -226,8 +226,8 @@ class Scenario(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"firm names must be unique; repeated: {', '.join(duplicates)}")
-        if max(f.initial_compute for f in self.firms) <= 0:
-            raise ValueError("at least one firm needs initial_compute > 0 to anchor the scaling law")
+        if max(f.initial_compute for f in self.firms) < 1e-3:
+            raise ValueError("at least one firm needs initial_compute >= 0.001 to anchor the scaling law")
         return self
 
 

@@ -1,0 +1,83 @@
+"""The `aisim` command line: useful output, clear one-line errors, safe writes."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_run_prints_summary(capsys):
+    assert main(["run", "baseline", "--seed", "3", "--steps", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "seed 3, 8 quarters (2025Q1 to 2026Q4)" in out
+    assert "Meta-like" in out and "big_muddy_spend" in out
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_run_writes_the_per_firm_table(tmp_path, suffix, capsys):
+    out = tmp_path / f"run{suffix}"
+    market = tmp_path / f"market{suffix}"
+    assert main(["run", "baseline", "--seed", "1", "--out", str(out), "--market-out", str(market)]) == 0
+    table = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    assert len(table) == 40 * 5
+    assert {"firm", "quarter", "x", "cash", "term_sunk_cost"} <= set(table.columns)
+    assert len(pd.read_csv(market) if suffix == ".csv" else pd.read_parquet(market)) == 40
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary files left
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "atlantis"], "unknown scenario 'atlantis'"),
+        (["run", "baseline", "--set", "foo=1"], "--set foo: unknown parameter"),
+        (
+            ["run", "baseline", "--set", "drivers.sunk_cost=99"],
+            "drivers.sunk_cost: 99 is out of range; allowed 0 to 10",
+        ),
+        (["run", "baseline", "--set", "firms.Meta-like.openness=x"], "openness"),
+        (["run", "baseline", "--out", "table.xlsx"], "output must end in .csv or .parquet"),
+        (["run", "baseline", "--steps", "0"], "--steps: must be at least 1"),
+        (["run", "baseline", "--seed", "abc"], "--seed: invalid int value"),
+    ],
+)
+def test_bad_input_ends_with_one_clear_line(args, message):
+    result = run_cli(*args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(error_lines) == 1, result.stderr
+    assert message in error_lines[0]
+
+
+def test_failed_write_keeps_the_existing_file(tmp_path, monkeypatch, capsys):
+    """A write that fails half-way (disk full) leaves the old file as it was, and no debris."""
+    target = tmp_path / "keep.csv"
+    target.write_text("precious\n")
+
+    def fail_half_way(self, path, **kwargs):
+        with open(path, "w") as handle:
+            handle.write("step,firm\n0,")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_half_way)
+    assert main(["run", "baseline", "--steps", "2", "--out", str(target)]) == 2
+    assert "keep.csv: cannot write: No space left on device" in capsys.readouterr().err
+    assert target.read_text() == "precious\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.csv"]
+
+
+def test_help_and_params_are_useful():
+    top = run_cli("--help")
+    assert top.returncode == 0 and "run" in top.stdout and "params" in top.stdout
+    run_help = run_cli("run", "--help")
+    assert "--set NAME=VALUE" in run_help.stdout and "firms.NAME.TRAIT" in run_help.stdout
+    params = run_cli("params")
+    assert "environment.llm_ceiling = 2.0" in params.stdout
+    assert "firms.NAME.sunk_cost_bias" in params.stdout and "Scenarios: baseline" in params.stdout

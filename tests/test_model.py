@@ -1,0 +1,155 @@
+"""The Mesa model: invariants, agents, data collection, scale, reproducibility."""
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import AIRaceModel, Firm, Scenario
+from sim.noise import draw_block
+from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
+from tests.helpers import check_invariants
+
+
+def test_baseline_invariants(baseline_run):
+    check_invariants(baseline_run)
+
+
+def test_mechanisms_produce_every_declared_variable(baseline_run):
+    assert set(baseline_run.state) == set(FIRM_VARIABLES) | set(MARKET_VARIABLES)
+
+
+def test_run_length_and_tables(baseline_run):
+    firms = baseline_run.firm_dataframe()
+    assert len(firms) == 40 * 5
+    assert firms.quarter.iloc[0] == "2025Q1" and firms.quarter.iloc[-1] == "2034Q4"
+    assert list(baseline_run.market_dataframe().columns[2:]) == list(MARKET_VARIABLES)
+    assert set(baseline_run.firm_summary().firm) == {f.name for f in baseline_run.config.firms}
+    assert not baseline_run.running
+
+
+def test_agents_show_the_array_state(baseline_run):
+    assert len(baseline_run.agents) == 5
+    last = baseline_run.firm_dataframe().query("step == 39").set_index("firm")
+    for firm in baseline_run.agents:
+        assert firm.cash == last.loc[firm.name, "cash"]
+        assert firm.x == last.loc[firm.name, "x"]
+        assert set(firm.drivers()) == {n for n in FIRM_VARIABLES if n.startswith("term_")}
+
+
+def test_datacollector_matches_tables(baseline_run):
+    model_vars = baseline_run.datacollector.get_model_vars_dataframe()
+    assert len(model_vars) == 40
+    np.testing.assert_array_equal(model_vars.hhi.to_numpy(), baseline_run.market_dataframe().hhi.to_numpy())
+    agent_vars = baseline_run.datacollector.get_agent_vars_dataframe()
+    assert len(agent_vars) == 200
+
+
+def test_same_seed_identical_different_seed_different():
+    a = AIRaceModel("baseline", rng=5).run().firm_dataframe()
+    b = AIRaceModel("baseline", rng=5).run().firm_dataframe()
+    c = AIRaceModel("baseline", rng=6).run().firm_dataframe()
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert not a[["cash", "x", "wm_knowledge"]].equals(c[["cash", "x", "wm_knowledge"]])
+
+
+def test_unseeded_run_records_its_seed_and_repeats():
+    first = AIRaceModel("baseline", steps=8).run()
+    again = AIRaceModel("baseline", rng=first.seed, steps=8).run()
+    pd.testing.assert_frame_equal(first.firm_dataframe(), again.firm_dataframe(), check_exact=True)
+
+
+def test_common_random_numbers_across_parameters():
+    """Same seed, different parameters: the same demand shocks and breakthrough lotteries."""
+    a = AIRaceModel("baseline", rng=9, steps=1).run()
+    b = AIRaceModel("baseline", rng=9, steps=1, parameters={"drivers.sunk_cost": 0}).run()
+    assert a.state.ai_demand[0] == b.state.ai_demand[0]
+    assert not np.array_equal(a.state.x, b.state.x)
+
+
+def test_draws_of_a_firm_do_not_depend_on_firms_listed_after_it():
+    small, large = draw_block(3, 2, 0), draw_block(3, 7, 0)
+    for name in small:
+        np.testing.assert_array_equal(small[name][:, :2], large[name][:, : small[name].shape[1]][:, :2])
+    later = draw_block(3, 2, 1)
+    assert not np.array_equal(small.breakthrough_draw, later.breakthrough_draw)
+
+
+def test_running_past_a_block_of_draws():
+    model = AIRaceModel("baseline", rng=1, steps=90).run()
+    assert model.quarter == 90
+    check_invariants(model)
+
+
+def many_firms(n: int, seed: int = 0) -> Scenario:
+    rng = np.random.default_rng(seed)
+    firms = [
+        Firm(
+            name=f"lab-{i}",
+            initial_cash=float(rng.uniform(1, 50)),
+            core_profit=float(rng.choice([0.0, rng.uniform(0, 20)])),
+            reinvestment_rate=float(rng.uniform(0.3, 1.2)),
+            operating_costs=float(rng.uniform(0, 2)),
+            funding_rate=float(rng.uniform(0, 0.2)),
+            base_valuation=float(rng.uniform(0, 20)),
+            distribution=float(rng.normal(0, 0.5)),
+            openness=float(rng.uniform()),
+            initial_allocation=float(rng.uniform()),
+            initial_compute=float(rng.uniform(1, 100)),
+        )
+        for i in range(n)
+    ]
+    return Scenario(name=f"open-field-{n}", firms=firms)
+
+
+@pytest.mark.parametrize("n", [1, 1000])
+def test_one_and_a_thousand_firms(n):
+    model = AIRaceModel(many_firms(n), rng=2).run()
+    assert len(model.agents) == n
+    check_invariants(model)
+
+
+def test_firm_entering_later_is_out_of_the_market_until_then():
+    model = AIRaceModel("baseline", rng=4, parameters={"firms.Amazon-like.entry_step": 8}).run()
+    table = model.firm_dataframe().query("firm == 'Amazon-like'")
+    assert (table.query("step < 8").market_share == 0).all()
+    assert (table.query("step < 8").budget == 0).all()
+    assert (table.query("step >= 8").market_share > 0).all()
+    check_invariants(model)
+
+
+def test_price_shock_tightens_compute_budgets():
+    calm = AIRaceModel("baseline", rng=3, steps=12).run()
+    shock = AIRaceModel("baseline", rng=3, steps=12, parameters={"shock_step": 4, "compute_price_shock": 3.0}).run()
+    calm_m, shock_m = calm.market_dataframe(), shock.market_dataframe()
+    assert (shock_m.compute_cost_index[4:] > 1).all() and (shock_m.compute_cost_index[:4] == 1).all()
+    assert (shock_m.compute_per_dollar[4:] < calm_m.compute_per_dollar[4:]).all()
+
+
+def test_firm_that_cannot_pay_exits_and_stays_out():
+    model = AIRaceModel(
+        "baseline",
+        rng=1,
+        parameters={"firms.OpenAI-like.operating_costs": 400, "firms.OpenAI-like.funding_rate": 0},
+    ).run()
+    table = model.firm_dataframe().query("firm == 'OpenAI-like'")
+    exit_step = table.step[~table.alive.astype(bool)].min()
+    assert exit_step < 8
+    after = table.query("step > @exit_step")
+    assert (after.budget == 0).all() and (after.market_share == 0).all() and (after.income == 0).all()
+    assert model.summary()["firms_alive"] == 4
+    check_invariants(model)
+
+
+def test_mesa_batch_run_drives_the_model():
+    results = mesa.batch_run(
+        AIRaceModel,
+        parameters={"scenario": "baseline", "steps": 4},
+        rng=[1, 2],
+        number_processes=1,
+        max_steps=10,
+        display_progress=False,
+    )
+    table = pd.DataFrame(results)
+    assert set(table.Step) == {4}
+    assert table.groupby("seed" if "seed" in table else "rng").ngroups == 2

@@ -1,0 +1,77 @@
+"""Finding scenario files and applying --set overrides."""
+
+import pytest
+
+from sim import ParameterError, load_scenario
+from sim.scenarios import parse_assignment, resolve
+
+
+def test_name_and_path_give_the_same_scenario(tmp_path):
+    by_name = load_scenario("baseline")
+    by_path = load_scenario(resolve("baseline"))
+    assert by_name == by_path
+
+
+def test_unknown_name_lists_available():
+    with pytest.raises(ParameterError, match=r"unknown scenario 'atlantis'; available: .*baseline"):
+        load_scenario("atlantis")
+
+
+def test_missing_file():
+    with pytest.raises(ParameterError, match="no such scenario file"):
+        load_scenario("does/not/exist.toml")
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('name = "x"\n[[firms]\nname = "A"\n')
+    with pytest.raises(ParameterError) as err:
+        load_scenario(path)
+    assert "broken.toml: TOML syntax error" in str(err.value)
+    assert "line 2" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "check"),
+    [
+        ("environment.llm_ceiling=3", lambda s: s.environment.llm_ceiling == 3),
+        ("llm_ceiling=3.5", lambda s: s.environment.llm_ceiling == 3.5),
+        ("drivers.sunk_cost=0", lambda s: s.drivers.sunk_cost == 0),
+        ("sunk_cost=0", lambda s: s.drivers.sunk_cost == 0),
+        ("firms.Meta-like.openness=0.9", lambda s: s.firms[2].openness == 0.9),
+        ("firms.0.rivalry=2", lambda s: s.firms[0].rivalry == 2),
+        ("firms.*.adjustment_speed=0.5", lambda s: all(f.adjustment_speed == 0.5 for f in s.firms)),
+    ],
+)
+def test_overrides(assignment, check):
+    assert check(load_scenario("baseline", [assignment]))
+
+
+def test_overrides_as_mapping():
+    scenario = load_scenario("baseline", {"environment.steps": 8, "firms.*.rivalry": 0})
+    assert scenario.environment.steps == 8
+    assert all(f.rivalry == 0 for f in scenario.firms)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("nonsense", "expected NAME=VALUE"),
+        ("=3", "expected NAME=VALUE"),
+        ("foo=1", "unknown parameter"),
+        ("environment.foo=1", "unknown key 'foo'; valid keys: start_year"),
+        ("firms.Nobody.rivalry=1", "no firm 'Nobody'"),
+        ("rivalry=1", "is a firm trait; write firms.NAME.rivalry"),
+        ("firms.*.openness=2", r"openness: 2 is out of range; allowed 0 to 1"),
+    ],
+)
+def test_bad_overrides(assignment, message):
+    with pytest.raises(ParameterError, match=message):
+        load_scenario("baseline", [assignment])
+
+
+def test_parse_assignment_types():
+    assert parse_assignment("a=1") == ("a", 1)
+    assert parse_assignment("a=1.5") == ("a", 1.5)
+    assert parse_assignment("a=true") == ("a", True)
+    assert parse_assignment("a=Meta") == ("a", "Meta")
