@@ -81,3 +81,14 @@ def test_help_and_params_are_useful():
     params = run_cli("params")
     assert "environment.llm_ceiling = 2.0" in params.stdout
     assert "firms.NAME.sunk_cost_bias" in params.stdout and "Scenarios: baseline" in params.stdout
+
+
+def test_parameter_docs_are_generated_from_the_code():
+    from pathlib import Path
+
+    from sim.cli import parameters_markdown
+
+    docs = Path(__file__).resolve().parent.parent / "docs" / "PARAMETERS.md"
+    assert docs.read_text().strip() == parameters_markdown().strip(), (
+        "run: aisim params --markdown > docs/PARAMETERS.md"
+    )

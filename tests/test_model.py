@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import AIRaceModel, Firm, Scenario
+from sim import AIRaceModel
 from sim.noise import draw_block
+from sim.open_field import open_field
 from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
 from tests.helpers import check_invariants
 
@@ -81,30 +82,9 @@ def test_running_past_a_block_of_draws():
     check_invariants(model)
 
 
-def many_firms(n: int, seed: int = 0) -> Scenario:
-    rng = np.random.default_rng(seed)
-    firms = [
-        Firm(
-            name=f"lab-{i}",
-            initial_cash=float(rng.uniform(1, 50)),
-            core_profit=float(rng.choice([0.0, rng.uniform(0, 20)])),
-            reinvestment_rate=float(rng.uniform(0.3, 1.2)),
-            operating_costs=float(rng.uniform(0, 2)),
-            funding_rate=float(rng.uniform(0, 0.2)),
-            base_valuation=float(rng.uniform(0, 20)),
-            distribution=float(rng.normal(0, 0.5)),
-            openness=float(rng.uniform()),
-            initial_allocation=float(rng.uniform()),
-            initial_compute=float(rng.uniform(1, 100)),
-        )
-        for i in range(n)
-    ]
-    return Scenario(name=f"open-field-{n}", firms=firms)
-
-
 @pytest.mark.parametrize("n", [1, 1000])
 def test_one_and_a_thousand_firms(n):
-    model = AIRaceModel(many_firms(n), rng=2).run()
+    model = AIRaceModel(open_field(n), rng=2).run()
     assert len(model.agents) == n
     check_invariants(model)
 
