@@ -158,7 +158,8 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     for name in terms:
         terms[name] = np.where(active, terms[name], 0.0)
     x_target = sigmoid(sum(terms.values()) / env.decision_temperature)
-    x = np.where(active, state.x + firm.adjustment_speed * (x_target - state.x), state.x)
+    moved = np.minimum(state.x + firm.adjustment_speed * (x_target - state.x), 1.0 - firm.wm_floor)
+    x = np.where(active, moved, state.x)
 
     # --- research -------------------------------------------------------------------
     llm_spend = x * budget
@@ -175,7 +176,9 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         * llm_carries_product
     )
 
-    own_knowledge = np.where(active, env.wm_productivity * np.log1p(wm_spend / env.wm_spend_scale), 0.0)
+    own_knowledge = np.where(
+        active, firm.research_efficiency * env.wm_productivity * np.log1p(wm_spend / env.wm_spend_scale), 0.0
+    )
     published = np.sum(firm.openness * own_knowledge, axis=-1, keepdims=True)
     absorbed = np.where(active, env.spillover * (published - firm.openness * own_knowledge), 0.0)
     knowledge = state.wm_knowledge + own_knowledge + absorbed
@@ -220,6 +223,7 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         x_target=np.where(active, x_target, state.x_target),
         llm_spend=llm_spend,
         wm_spend=wm_spend,
+        compute_bought=physical_compute,
         compute=compute,
         llm_quality=quality_llm,
         wm_knowledge=knowledge,
@@ -255,8 +259,9 @@ def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, param
     """
     env = params.env
     quarters = 4.0 * env.planning_horizon_years
-    gain_now = env.wm_productivity * np.log1p(planned_wm / env.wm_spend_scale)
-    knowledge_per_dollar = env.wm_productivity / (env.wm_spend_scale + planned_wm)
+    productivity = params.firm.research_efficiency * env.wm_productivity
+    gain_now = productivity * np.log1p(planned_wm / env.wm_spend_scale)
+    knowledge_per_dollar = productivity / (env.wm_spend_scale + planned_wm)
     believed = state.believed_difficulty
     projected = np.maximum(state.wm_knowledge + quarters / 2.0 * gain_now, 1e-3 * believed)
     g = env.wm_hazard_exponent
@@ -309,6 +314,7 @@ def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray) -> Arr
         llm_spend_share=llm / np.maximum(llm + wm, TINY),
         best_llm_quality=np.max(np.where(s.active, s.llm_quality, 0.0), axis=-1, keepdims=True),
         best_wm_quality=np.max(np.where(s.active, s.wm_quality, 0.0), axis=-1, keepdims=True),
+        total_compute_bought=total(s.compute_bought),
         energy_use=total(s.energy),
         firms_alive=total(s.alive.astype(float)),
         breakthroughs=total(s.wm_breakthrough.astype(float)),
@@ -323,13 +329,16 @@ def initial_state(params: ModelParams) -> ArrayBag:
     scale = llm_compute_scale(params)
     compute = firm.initial_compute.copy()
     quality = llm_quality(compute, env, scale)
+    present = firm.entry_step <= 0
+    shares = market_shares(quality, present, params)[0]
+    demand = environment_at(0, params, np.zeros(env.steps.shape)).ai_demand
     state = ArrayBag({name: zeros.copy() for name in FIRM_VARIABLES})
     state.update(
         alive=np.ones(shape, dtype=bool),
-        active=firm.entry_step <= 0,
+        active=present,
         wm_breakthrough=np.zeros(shape, dtype=bool),
         cash=firm.initial_cash.copy(),
-        x=firm.initial_allocation.copy(),
+        x=np.minimum(firm.initial_allocation, 1.0 - firm.wm_floor),
         x_target=firm.initial_allocation.copy(),
         compute=compute,
         llm_quality=quality,
@@ -340,6 +349,6 @@ def initial_state(params: ModelParams) -> ArrayBag:
         belief_llm_return=llm_quality_slope(compute, env, scale) * env.compute_per_dollar,
         believed_difficulty=np.broadcast_to(env.wm_difficulty_belief, shape).copy(),
         confidence=np.ones(shape),
-        valuation=firm.base_valuation.copy(),
+        valuation=np.where(present, firm.base_valuation + env.revenue_multiple * demand * shares, 0.0),
     )
     return state

@@ -75,6 +75,7 @@ def firm_summary_arrays(stacked: ArrayBag) -> ArrayBag:
         llm_spend=np.sum(stacked.llm_spend, axis=0),
         wm_spend=np.sum(stacked.wm_spend, axis=0),
         mean_x=_mean_where(stacked.x, stacked.active),
+        share_change=stacked.market_share[-1] - stacked.market_share[0],
         final_share=stacked.market_share[-1],
         final_cash=stacked.cash[-1],
         final_llm_quality=stacked.llm_quality[-1],
@@ -84,21 +85,53 @@ def firm_summary_arrays(stacked: ArrayBag) -> ArrayBag:
 
 
 def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
-    """Per-run summary measures, arrays of shape ``batch + (1,)``."""
+    """Per-run summary measures, arrays of shape ``batch + (1,)``.
+
+    Step measures are NaN where the event never happens, except ``mean_pivot_step``,
+    which counts a firm that never pivots as pivoting at the end (the number of steps).
+    """
     firms = firm_summary_arrays(stacked)
-    llm, wm = np.sum(firms.llm_spend, axis=-1, keepdims=True), np.sum(firms.wm_spend, axis=-1, keepdims=True)
+    steps = stacked.x.shape[0]
+    llm, wm = _firm_total(firms.llm_spend), _firm_total(firms.wm_spend)
+    first_breakthrough = _earliest(firms.breakthrough_step)
     return ArrayBag(
-        first_breakthrough_step=_earliest(firms.breakthrough_step),
+        first_breakthrough_step=first_breakthrough,
         first_pivot_step=_earliest(firms.pivot_step),
-        big_muddy_spend=np.sum(firms.big_muddy_spend, axis=-1, keepdims=True),
+        mean_pivot_step=np.mean(np.where(np.isnan(firms.pivot_step), steps, firms.pivot_step), axis=-1, keepdims=True),
+        big_muddy_spend=_firm_total(firms.big_muddy_spend),
         total_llm_spend=llm,
         total_wm_spend=wm,
         llm_spend_share=llm / np.maximum(llm + wm, 1e-12),
+        llm_focused_share_change=_llm_focused_share_change(stacked, first_breakthrough),
+        compute_bought=np.sum(stacked.total_compute_bought, axis=0),
         final_hhi=stacked.hhi[-1],
         final_best_quality=np.maximum(stacked.best_llm_quality[-1], stacked.best_wm_quality[-1]),
         firms_alive=stacked.firms_alive[-1],
         total_energy=np.sum(stacked.energy_use, axis=0),
     )
+
+
+def _firm_total(values: np.ndarray) -> np.ndarray:
+    return np.sum(values, axis=-1, keepdims=True)
+
+
+def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray) -> np.ndarray:
+    """Market share gained (+) or lost (-) after the first world-model breakthrough by the
+    firms that were then still LLM-focused (x >= 0.5, active, no breakthrough of their own).
+
+    Measured from the quarter of the first breakthrough to the end; NaN where no firm broke
+    through or no firm was LLM-focused then.
+    """
+    at = np.where(np.isnan(first_breakthrough), 0, first_breakthrough).astype(int)
+
+    def when(values: np.ndarray) -> np.ndarray:
+        index = np.broadcast_to(at, values.shape[1:])[None]
+        return np.take_along_axis(values, index, axis=0)[0]
+
+    focused = when(stacked.active) & (when(stacked.x) >= PIVOT_THRESHOLD) & ~when(stacked.wm_breakthrough)
+    change = _firm_total(np.where(focused, stacked.market_share[-1] - when(stacked.market_share), 0.0))
+    undefined = np.isnan(first_breakthrough) | ~focused.any(axis=-1, keepdims=True)
+    return np.where(undefined, np.nan, change)
 
 
 def _earliest(steps: np.ndarray) -> np.ndarray:

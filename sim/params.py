@@ -7,9 +7,11 @@ strengths and the firms.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.variables import FIRM_MEASURES, RUN_MEASURES
 
 
 def param(default: Any, lo: float | None, hi: float | None, unit: str, description: str):
@@ -43,7 +45,7 @@ class Environment(StrictModel):
         8.0, 1, 240, "months", "Months for the compute needed for a fixed capability to halve (Ho et al. 2024)"
     )
     compute_per_dollar: float = param(
-        100.0, 1e-3, 1e6, "1e24 FLOP per $B", "Training compute bought by $1B of LLM budget at the start"
+        5.0, 1e-3, 1e6, "1e24 FLOP per $B", "Training compute bought by $1B of LLM budget at the start"
     )
     energy_per_compute: float = param(
         0.5, 0.0, 100, "GWh per 1e24 FLOP", "Energy used per unit of training compute at the start"
@@ -77,10 +79,10 @@ class Environment(StrictModel):
         1.0, 1e-3, 1e3, "$B per quarter", "Quarterly world-model spend at which returns start to diminish"
     )
     wm_difficulty: float = param(
-        100.0, 1e-3, 1e6, "knowledge", "True knowledge K* at which breakthroughs become likely; unobserved"
+        180.0, 1e-3, 1e6, "knowledge", "True knowledge K* at which breakthroughs become likely; unobserved"
     )
     wm_difficulty_belief: float = param(
-        60.0, 1e-3, 1e6, "knowledge", "What firms believe K* to be before anyone breaks through"
+        180.0, 1e-3, 1e6, "knowledge", "What firms believe K* to be before anyone breaks through"
     )
     wm_hazard_rate: float = param(0.05, 0.0, 10.0, "per quarter", "Breakthrough hazard scale lam at K = K*")
     wm_hazard_exponent: float = param(3.0, 0.1, 20.0, "-", "How sharply the breakthrough hazard rises with K/K* (g)")
@@ -95,26 +97,26 @@ class Environment(StrictModel):
 
     # Market
     market_potential: float = param(
-        1500.0,
+        2000.0,
         0.0,
         1e5,
         "$B per year",
         "Annual AI revenue when adoption is complete and no one picks the outside option",
     )
     adoption_midpoint_year: float = param(
-        2031.0, 1990, 2100, "year", "Year when adoption reaches half of its potential"
+        2028.7, 1990, 2100, "year", "Year when adoption reaches half of its potential"
     )
-    adoption_rate: float = param(0.5, 0.01, 5.0, "per year", "Steepness of the logistic adoption curve")
+    adoption_rate: float = param(1.2, 0.01, 5.0, "per year", "Steepness of the logistic adoption curve")
     quality_sensitivity: float = param(
-        2.0, 0.0, 50.0, "per quality", "How strongly buyers prefer quality in the logit market (beta)"
+        3.0, 0.0, 50.0, "per quality", "How strongly buyers prefer quality in the logit market (beta)"
     )
     outside_quality: float = param(0.5, -10.0, 10.0, "quality", "Quality of the outside option (not using AI)")
-    gross_margin: float = param(0.5, 0.0, 1.0, "share", "Gross margin on AI revenue after inference costs")
+    gross_margin: float = param(0.6, 0.0, 1.0, "share", "Gross margin on AI revenue after inference costs")
     demand_noise: float = param(0.05, 0.0, 1.0, "log sd", "Quarterly random variation of AI demand (lognormal, mean 1)")
 
     # Finance
     revenue_multiple: float = param(
-        15.0, 0.0, 200.0, "x annual revenue", "Valuation per dollar of annual AI revenue at neutral confidence"
+        20.0, 0.0, 200.0, "x annual revenue", "Valuation per dollar of annual AI revenue at neutral confidence"
     )
     confidence_speed: float = param(
         0.2, 0.0, 1.0, "per quarter", "How fast investor confidence moves toward what standing justifies"
@@ -177,8 +179,8 @@ class Firm(StrictModel):
 
     name: str = Field(..., min_length=1, max_length=60, description="Firm name, unique in a scenario")
     initial_cash: float = param(50.0, 0.0, 1e5, "$B", "Cash and liquid funds at the start")
-    core_profit: float = param(0.0, 0.0, 1e4, "$B per year", "Operating profit of the non-AI business")
-    core_profit_growth: float = param(0.05, -0.5, 1.0, "per year", "Annual growth rate of the core (non-AI) profit")
+    core_profit: float = param(0.0, 0.0, 1e4, "$B per year", "Operating cash flow of the non-AI business at the start")
+    core_profit_growth: float = param(0.1, -0.5, 1.0, "per year", "Annual growth rate of the core (non-AI) profit")
     reinvestment_rate: float = param(
         0.8, 0.0, 3.0, "share", "Share of income (core profit, AI gross profit, funding) put into the AI budget"
     )
@@ -202,10 +204,62 @@ class Firm(StrictModel):
     adjustment_speed: float = param(
         0.3, 0.0, 1.0, "per quarter", "Share of the gap to its target allocation a firm closes each quarter"
     )
+    wm_floor: float = param(
+        0.0, 0.0, 1.0, "share", "Share of the AI budget protected for world-model research whatever the decision"
+    )
+    research_efficiency: float = param(
+        1.0, 0.0, 10.0, "x", "World-model knowledge per dollar relative to a typical lab (research talent)"
+    )
     initial_allocation: float = param(0.9, 0.0, 1.0, "share", "Share of the AI budget on LLM scaling at the start (x)")
     initial_compute: float = param(100.0, 0.0, 1e9, "1e24 FLOP", "Cumulative effective training compute at the start")
     initial_wm_knowledge: float = param(0.0, 0.0, 1e6, "knowledge", "World-model knowledge at the start")
     entry_step: int = param(0, 0, 1000, "quarter", "Quarter the firm enters the market (0: present from the start)")
+
+
+class Claim(StrictModel):
+    """One machine-checkable claim of a scenario."""
+
+    text: str = Field(..., min_length=1, description="The claim in words")
+    metric: str = Field(
+        ..., description="A per-run measure (e.g. big_muddy_spend) or a firm's measure as firm:NAME:MEASURE"
+    )
+    compare: Literal["greater", "less"] = Field(..., description="The scenario's metric must be greater/less")
+    value: float | None = Field(None, description="Compare with this fixed number")
+    counterfactual: dict[str, float | int | bool | str] | None = Field(
+        None, description="Compare with this scenario with these overrides (names as for --set)"
+    )
+    reference: str | None = Field(None, description="Compare with another scenario (name or file)")
+    seeds: int = Field(100, ge=1, le=100_000, description="Number of seeds to check")
+    first_seed: int = Field(0, ge=0, description="Seeds are first_seed, first_seed + 1, ...")
+    required_share: float = Field(0.8, ge=0.0, le=1.0, description="Share of seeds on which it must hold")
+
+    @model_validator(mode="after")
+    def _check(self) -> Claim:
+        given = [k for k in ("value", "counterfactual", "reference") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of value, counterfactual or reference (got {', '.join(given) or 'none'})"
+            )
+        parse_metric(self.metric)
+        return self
+
+    def seed_list(self) -> list[int]:
+        """The seeds this claim is checked on."""
+        return list(range(self.first_seed, self.first_seed + self.seeds))
+
+
+def parse_metric(metric: str) -> tuple[str | None, str]:
+    """(firm name or None, measure) for 'measure' or 'firm:NAME:measure'; unknown measures list the valid ones."""
+    if metric.startswith("firm:"):
+        parts = metric.split(":")
+        if len(parts) != 3 or not parts[1]:
+            raise ValueError(f"metric '{metric}': write firm:NAME:MEASURE")
+        if parts[2] not in FIRM_MEASURES:
+            raise ValueError(f"metric '{metric}': unknown firm measure; valid: {', '.join(FIRM_MEASURES)}")
+        return parts[1], parts[2]
+    if metric not in RUN_MEASURES:
+        raise ValueError(f"metric '{metric}': unknown measure; valid: {', '.join(RUN_MEASURES)}, or firm:NAME:MEASURE")
+    return None, metric
 
 
 class Scenario(StrictModel):
@@ -219,6 +273,7 @@ class Scenario(StrictModel):
     environment: Environment = Field(default_factory=Environment)
     drivers: Drivers = Field(default_factory=Drivers)
     firms: list[Firm] = Field(..., min_length=1, description="The firms (at least one)")
+    claims: list[Claim] = Field(default_factory=list, description="What the scenario claims, checked over seeds")
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -226,6 +281,10 @@ class Scenario(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"firm names must be unique; repeated: {', '.join(duplicates)}")
+        for claim in self.claims:
+            firm, _ = parse_metric(claim.metric)
+            if firm is not None and firm not in names:
+                raise ValueError(f"claim metric '{claim.metric}': no firm '{firm}'; firms: {', '.join(names)}")
         if max(f.initial_compute for f in self.firms) < 1e-3:
             raise ValueError("at least one firm needs initial_compute >= 0.001 to anchor the scaling law")
         return self
@@ -265,6 +324,7 @@ _GROUP_MODELS: dict[str, type[BaseModel]] = {
     "environment": Environment,
     "drivers": Drivers,
     "firms": Firm,
+    "claims": Claim,
 }
 
 

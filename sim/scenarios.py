@@ -57,6 +57,65 @@ def read_data(path: Path) -> dict[str, Any]:
         raise ParameterError(f"{path}: cannot read: {err.strerror}") from None
 
 
+NOT_INHERITED = ("name", "title", "story", "question", "watch", "claims")
+"""Keys a scenario never takes from the scenario it extends: each tells its own story."""
+
+
+def read_scenario_data(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file's data with ``extends`` resolved (recursively).
+
+    The child's environment and driver keys override the parent's; a child firm with the
+    name of a parent firm overrides that firm's traits, other child firms are added.
+    """
+    data = read_data(path)
+    data.setdefault("name", path.stem)
+    parent_name = data.pop("extends", None)
+    if parent_name is None:
+        return data
+    if not isinstance(parent_name, str):
+        raise ParameterError(f"{path}: extends: expected a scenario name or file, got {parent_name!r}")
+    try:
+        parent_path = _resolve_parent(parent_name, path)
+    except ParameterError as err:
+        raise ParameterError(f"{path}: extends: {err}") from None
+    if parent_path.resolve() in seen or parent_path.resolve() == path.resolve():
+        chain = " -> ".join(p.stem for p in (*seen, path.resolve(), parent_path.resolve()))
+        raise ParameterError(f"{path}: extends: cycle {chain}")
+    parent = read_scenario_data(parent_path, (*seen, path.resolve()))
+    return merge_scenarios(parent, data, path)
+
+
+def _resolve_parent(name: str, child: Path) -> Path:
+    sibling = child.parent / (name if name.endswith(".toml") else f"{name}.toml")
+    return sibling if sibling.is_file() else resolve(name)
+
+
+def merge_scenarios(parent: dict, child: dict, source: Path | str = "scenario") -> dict:
+    """The data of ``child`` laid over ``parent`` (see `read_scenario_data`)."""
+    merged = {k: v for k, v in parent.items() if k not in NOT_INHERITED}
+    for key, value in child.items():
+        if key in {"environment", "drivers"} and isinstance(value, dict):
+            merged[key] = {**(parent.get(key) or {}), **value}
+        elif key == "firms" and isinstance(value, list):
+            merged[key] = _merge_firms(parent.get("firms") or [], value, source)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _merge_firms(parent: list, child: list, source: Path | str) -> list:
+    firms = [dict(f) for f in parent]
+    index = {f.get("name"): i for i, f in enumerate(firms)}
+    for position, firm in enumerate(child):
+        if not isinstance(firm, dict) or "name" not in firm:
+            raise ParameterError(f"{source}: firms[{position}].name: required field is missing")
+        if firm["name"] in index:
+            firms[index[firm["name"]]].update(firm)
+        else:
+            firms.append(dict(firm))
+    return firms
+
+
 def load_scenario(name_or_path: str | Path | Scenario, overrides: list[str] | dict | None = None) -> Scenario:
     """A validated scenario from a library name, a file path or a Scenario, with overrides applied.
 
@@ -67,7 +126,7 @@ def load_scenario(name_or_path: str | Path | Scenario, overrides: list[str] | di
         data, source = name_or_path.model_dump(), f"scenario '{name_or_path.name}'"
     else:
         path = resolve(name_or_path)
-        data, source = read_data(path), str(path)
+        data, source = read_scenario_data(path), str(path)
     if overrides:
         data = apply_overrides(data, overrides)
         source += " (with overrides)"

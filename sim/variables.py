@@ -20,7 +20,8 @@ FIRM_VARIABLES: dict[str, tuple[str, str]] = {
     "x_target": ("share", "Allocation the firm would choose with no inertia"),
     "llm_spend": ("$B per quarter", "Spend on LLM scaling"),
     "wm_spend": ("$B per quarter", "Spend on world-model research"),
-    "compute": ("1e24 FLOP", "Cumulative effective training compute"),
+    "compute_bought": ("1e24 FLOP per quarter", "Physical training compute bought this quarter"),
+    "compute": ("1e24 FLOP", "Cumulative effective training compute (physical x algorithmic efficiency)"),
     "llm_quality": ("quality", "LLM quality from the scaling law"),
     "wm_knowledge": ("knowledge", "World-model knowledge (own research plus spillovers)"),
     "wm_breakthrough": ("flag", "Has made its world-model breakthrough"),
@@ -69,7 +70,42 @@ MARKET_VARIABLES: dict[str, tuple[str, str]] = {
     "llm_spend_share": ("share", "LLM spend as a share of all AI R&D spend"),
     "best_llm_quality": ("quality", "Best LLM quality on offer"),
     "best_wm_quality": ("quality", "Best world-model quality on offer"),
+    "total_compute_bought": ("1e24 FLOP per quarter", "Physical training compute bought by all firms"),
     "energy_use": ("GWh per quarter", "Energy used by all LLM training"),
     "firms_alive": ("count", "Firms still in business"),
     "breakthroughs": ("count", "Firms that have made a world-model breakthrough"),
 }
+
+FIRM_MEASURES: dict[str, str] = {
+    "pivot_step": "First quarter the firm put most of its budget into world models (x < 0.5); NaN: never",
+    "breakthrough_step": "Quarter of the firm's world-model breakthrough; NaN: none",
+    "big_muddy_spend": "LLM spend ($B) made while the next LLM dollar no longer paid back (payback < 1)",
+    "llm_spend": "Total LLM spend ($B)",
+    "wm_spend": "Total world-model spend ($B)",
+    "mean_x": "Mean share of the budget on LLMs while active",
+    "share_change": "Final market share minus the share in the first quarter",
+    "final_share": "Market share in the last quarter",
+    "final_cash": "Cash at the end ($B)",
+    "final_llm_quality": "LLM quality at the end",
+    "final_wm_quality": "World-model quality at the end",
+    "alive": "1 if the firm is still in business at the end, else 0",
+}
+"""Per-firm, per-run summary measures (`sim.outputs.firm_summary_arrays`)."""
+
+RUN_MEASURES: dict[str, str] = {
+    "first_breakthrough_step": "Quarter of the first world-model breakthrough; NaN: none",
+    "first_pivot_step": "First quarter any firm pivoted to world models; NaN: none",
+    "mean_pivot_step": "Mean pivot quarter over firms, a firm that never pivots counting as the last quarter + 1",
+    "big_muddy_spend": "LLM spend ($B) of all firms made after the LLM path stopped paying back",
+    "total_llm_spend": "LLM spend of all firms ($B)",
+    "total_wm_spend": "World-model spend of all firms ($B)",
+    "llm_spend_share": "LLM spend as a share of all AI R&D spend over the run",
+    "llm_focused_share_change": "Share gained (+) or lost (-) after the first breakthrough by the firms still "
+    "LLM-focused then; NaN: no breakthrough",
+    "compute_bought": "Physical training compute bought by all firms (1e24 FLOP)",
+    "final_hhi": "Market concentration (HHI, 0-10000) at the end",
+    "final_best_quality": "Best product quality on offer at the end",
+    "firms_alive": "Firms still in business at the end",
+    "total_energy": "Energy used by LLM training over the run (GWh)",
+}
+"""Per-run summary measures (`sim.outputs.run_summary_arrays`)."""

@@ -14,12 +14,14 @@ REQUIRED_SHARE = 0.9
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_driver_raises_the_first_allocation(driver):
-    """Everything else and the seed equal, switching a driver on raises x where its term is positive."""
+    """Everything else and the seed equal, switching a driver on raises x where its term is positive
+    (unless a protected world-model budget already caps the firm's LLM share)."""
     on = AIRaceModel("baseline", rng=1, steps=1, parameters={f"drivers.{driver}": 2.0}).run()
     off = AIRaceModel("baseline", rng=1, steps=1, parameters={f"drivers.{driver}": 0.0}).run()
     term = on.state[DRIVER_TERMS[driver]]
     assert np.all(off.state[DRIVER_TERMS[driver]] == 0)
-    pushed = term > 0
+    cap = 1.0 - on.params.firm.wm_floor
+    pushed = (term > 0) & (off.state.x < cap)
     assert pushed.any(), f"{driver} did not act on any firm"
     assert np.all(on.state.x[pushed] > off.state.x[pushed])
     assert np.all(on.state.x[~pushed] == off.state.x[~pushed])
@@ -57,8 +59,16 @@ def test_terms_add_up_to_the_decision(baseline_run):
 def test_inertia_moves_part_way():
     model = AIRaceModel("baseline", rng=1, steps=1).run()
     firm = model.params.firm
-    expected = firm.initial_allocation + firm.adjustment_speed * (model.state.x_target - firm.initial_allocation)
+    start = np.minimum(firm.initial_allocation, 1 - firm.wm_floor)
+    expected = np.minimum(start + firm.adjustment_speed * (model.state.x_target - start), 1 - firm.wm_floor)
     np.testing.assert_allclose(model.state.x, expected, rtol=1e-12)
+
+
+def test_protected_research_budget_caps_the_llm_share():
+    model = AIRaceModel("baseline", rng=1, parameters={"firms.Google-like.wm_floor": 0.4}).run()
+    google = model.firm_dataframe().query("firm == 'Google-like'")
+    assert (google.x <= 0.6).all()
+    assert (google.wm_spend >= 0.4 * google.budget - 1e-9).all()
 
 
 def test_rival_breakthrough_lowers_believed_difficulty():
