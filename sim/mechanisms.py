@@ -51,6 +51,14 @@ def llm_quality_slope(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> 
     return np.exp(np.log(env.llm_ceiling * a) - np.log(scale) - (a + 1.0) * np.log1p(compute / scale))
 
 
+def knowledge_gain(spend: np.ndarray, efficiency: np.ndarray, env: ArrayBag) -> np.ndarray:
+    """World-model knowledge from a quarter's spend: diminishing returns, finite at zero spend.
+
+    gain = efficiency * wm_productivity * ((1 + spend / wm_spend_scale)^wm_returns - 1)
+    """
+    return efficiency * env.wm_productivity * np.expm1(env.wm_returns * np.log1p(spend / env.wm_spend_scale))
+
+
 def environment_at(t: int, params: ModelParams, demand_shock: np.ndarray) -> ArrayBag:
     """Technology, prices and demand in quarter t (market arrays, shape batch + (1,))."""
     env = params.env
@@ -176,9 +184,7 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         * llm_carries_product
     )
 
-    own_knowledge = np.where(
-        active, firm.research_efficiency * env.wm_productivity * np.log1p(wm_spend / env.wm_spend_scale), 0.0
-    )
+    own_knowledge = np.where(active, knowledge_gain(wm_spend, firm.research_efficiency, env), 0.0)
     published = np.sum(firm.openness * own_knowledge, axis=-1, keepdims=True)
     absorbed = np.where(active, env.spillover * (published - firm.openness * own_knowledge), 0.0)
     knowledge = state.wm_knowledge + own_knowledge + absorbed
@@ -197,13 +203,17 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     breaker_knowledge = np.min(np.where(new_breakthrough, knowledge, np.inf), axis=-1, keepdims=True)
     believed_difficulty = np.minimum(state.believed_difficulty, breaker_knowledge * (1.0 - env.follower_ease))
 
+    # Investors judge a firm by the product it has or, after a breakthrough, the one it will have;
+    # a lab with neither yet (a world-model start-up) is judged on its promise: neutral.
     best_quality = np.max(np.where(active, product_quality, 0.0), axis=-1, keepdims=True)
-    standing = (product_quality - best_quality) / np.maximum(best_quality, TINY)
+    prospective = np.maximum(product_quality, np.where(breakthrough, env.wm_ceiling, 0.0))
+    standing = np.where(prospective > 0.0, (prospective - best_quality) / np.maximum(best_quality, TINY), 0.0)
     retreat = np.maximum(state.x - x, 0.0)
-    confidence_target = np.maximum(1.0 + env.standing_weight * standing, 0.0)
+    confidence_target = np.maximum(1.0 + env.standing_weight * np.minimum(standing, 0.0), 0.0)
     confidence = state.confidence + env.confidence_speed * (confidence_target - state.confidence)
     confidence = np.where(active, np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0), 0.0)
-    valuation = confidence * (firm.base_valuation + env.revenue_multiple * 4.0 * revenue)
+    prospect = np.where(breakthrough, env.prospect_weight * share_if_wm * now.ai_demand_ahead, 0.0)
+    valuation = confidence * (firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * revenue, prospect))
 
     energy = physical_compute * now.energy_per_compute
 
@@ -259,9 +269,15 @@ def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, param
     """
     env = params.env
     quarters = 4.0 * env.planning_horizon_years
-    productivity = params.firm.research_efficiency * env.wm_productivity
-    gain_now = productivity * np.log1p(planned_wm / env.wm_spend_scale)
-    knowledge_per_dollar = productivity / (env.wm_spend_scale + planned_wm)
+    efficiency = params.firm.research_efficiency
+    gain_now = knowledge_gain(planned_wm, efficiency, env)
+    knowledge_per_dollar = (
+        efficiency
+        * env.wm_productivity
+        * env.wm_returns
+        / env.wm_spend_scale
+        * (1.0 + planned_wm / env.wm_spend_scale) ** (env.wm_returns - 1.0)
+    )
     believed = state.believed_difficulty
     projected = np.maximum(state.wm_knowledge + quarters / 2.0 * gain_now, 1e-3 * believed)
     g = env.wm_hazard_exponent

@@ -18,6 +18,8 @@ from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
 
 PIVOT_THRESHOLD = 0.5
 """A firm pivots when it first puts more than half of its budget into world models (x < 0.5)."""
+AFTERMATH_QUARTERS = 8
+"""Quarters after the first breakthrough over which share moves are measured."""
 
 
 def stack_history(history: Sequence[ArrayBag]) -> ArrayBag:
@@ -102,6 +104,7 @@ def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
         total_llm_spend=llm,
         total_wm_spend=wm,
         llm_spend_share=llm / np.maximum(llm + wm, 1e-12),
+        big_muddy_share=_firm_total(firms.big_muddy_spend) / np.maximum(llm, 1e-12),
         llm_focused_share_change=_llm_focused_share_change(stacked, first_breakthrough),
         compute_bought=np.sum(stacked.total_compute_bought, axis=0),
         final_hhi=stacked.hhi[-1],
@@ -119,19 +122,29 @@ def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray)
     """Market share gained (+) or lost (-) after the first world-model breakthrough by the
     firms that were then still LLM-focused (x >= 0.5, active, no breakthrough of their own).
 
-    Measured from the quarter of the first breakthrough to the end; NaN where no firm broke
-    through or no firm was LLM-focused then.
+    The change of their combined share from the quarter of the first breakthrough, averaged
+    over the `AFTERMATH_QUARTERS` quarters that follow (fewer if the run ends sooner); NaN
+    where no firm broke through, no firm was LLM-focused then, or no quarter follows.
     """
-    at = np.where(np.isnan(first_breakthrough), 0, first_breakthrough).astype(int)
+    steps = stacked.x.shape[0]
+    start = np.where(np.isnan(first_breakthrough), 0, first_breakthrough).astype(int)
 
-    def when(values: np.ndarray) -> np.ndarray:
+    def when(values: np.ndarray, at: np.ndarray) -> np.ndarray:
         index = np.broadcast_to(at, values.shape[1:])[None]
         return np.take_along_axis(values, index, axis=0)[0]
 
-    focused = when(stacked.active) & (when(stacked.x) >= PIVOT_THRESHOLD) & ~when(stacked.wm_breakthrough)
-    change = _firm_total(np.where(focused, stacked.market_share[-1] - when(stacked.market_share), 0.0))
-    undefined = np.isnan(first_breakthrough) | ~focused.any(axis=-1, keepdims=True)
-    return np.where(undefined, np.nan, change)
+    focused = (
+        when(stacked.active, start)
+        & (when(stacked.x, start) >= PIVOT_THRESHOLD)
+        & ~when(stacked.wm_breakthrough, start)
+    )
+    focused_share = _firm_total(np.where(focused, stacked.market_share, 0.0))  # (T,) + batch + (1,)
+    after = np.arange(steps).reshape((steps,) + (1,) * (focused_share.ndim - 1))
+    window = (after > start) & (after <= start + AFTERMATH_QUARTERS)
+    quarters = window.sum(axis=0)
+    moved = np.sum(np.where(window, focused_share - when(focused_share, start), 0.0), axis=0) / np.maximum(quarters, 1)
+    undefined = np.isnan(first_breakthrough) | ~focused.any(axis=-1, keepdims=True) | (quarters == 0)
+    return np.where(undefined, np.nan, moved)
 
 
 def _earliest(steps: np.ndarray) -> np.ndarray:

@@ -73,7 +73,14 @@ class Environment(StrictModel):
 
     # World-model research
     wm_productivity: float = param(
-        1.0, 0.0, 1e3, "knowledge", "Knowledge gained per quarter at the reference spend (log returns)"
+        1.0,
+        0.0,
+        1e3,
+        "knowledge",
+        "Multiplier on all world-model knowledge output (a spend of 3 x wm_spend_scale gives this much at returns 0.5)",
+    )
+    wm_returns: float = param(
+        0.5, 0.05, 1.0, "-", "Returns to world-model spend (1: proportional, lower: more diminishing)"
     )
     wm_spend_scale: float = param(
         1.0, 1e-3, 1e3, "$B per quarter", "Quarterly world-model spend at which returns start to diminish"
@@ -122,6 +129,13 @@ class Environment(StrictModel):
         0.2, 0.0, 1.0, "per quarter", "How fast investor confidence moves toward what standing justifies"
     )
     standing_weight: float = param(1.0, 0.0, 10.0, "-", "How much lagging the best product lowers investor confidence")
+    prospect_weight: float = param(
+        0.5,
+        0.0,
+        1.0,
+        "share",
+        "Weight investors give, after a firm's breakthrough, to the revenue its world-model product could earn",
+    )
     retreat_penalty: float = param(0.5, 0.0, 5.0, "-", "Relative valuation loss per unit of visible retreat from LLMs")
 
     # Beliefs and decisions

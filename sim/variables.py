@@ -100,8 +100,9 @@ RUN_MEASURES: dict[str, str] = {
     "total_llm_spend": "LLM spend of all firms ($B)",
     "total_wm_spend": "World-model spend of all firms ($B)",
     "llm_spend_share": "LLM spend as a share of all AI R&D spend over the run",
-    "llm_focused_share_change": "Share gained (+) or lost (-) after the first breakthrough by the firms still "
-    "LLM-focused then; NaN: no breakthrough",
+    "big_muddy_share": "Share of all LLM spend made in the big muddy",
+    "llm_focused_share_change": "Share gained (+) or lost (-), on average over the 8 quarters after the first "
+    "breakthrough, by the firms still LLM-focused then; NaN: no breakthrough",
     "compute_bought": "Physical training compute bought by all firms (1e24 FLOP)",
     "final_hhi": "Market concentration (HHI, 0-10000) at the end",
     "final_best_quality": "Best product quality on offer at the end",
