@@ -11,7 +11,7 @@ PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
 	if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then command -v "$$p"; break; fi; \
 	done)
 
-.PHONY: run test lint format bench env clean
+.PHONY: run test lint format bench baseline docs env clean
 
 env: $(STAMP)
 
@@ -39,6 +39,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+
+baseline: $(STAMP)
+	$(BIN)/python tests/regenerate_baseline.py
+
+docs: $(STAMP)
+	$(BIN)/python docs/update_docs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

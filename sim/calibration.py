@@ -213,7 +213,7 @@ def calibration_table(scenario: Scenario | str = "baseline", seeds: Sequence[int
                 "range": f"{target.low:g} to {target.high:g}",
                 "kind": target.kind,
                 "met": bool(target.low <= value <= target.high),
-                "measured as": target.how,
+                "measured_as": target.how,
             }
         )
     return pd.DataFrame(rows)
@@ -227,7 +227,6 @@ def calibration_markdown(table: pd.DataFrame) -> str:
     ]
     for row in table.itertuples(index=False):
         met = ("yes" if row.met else "**no**") + (" (input)" if row.kind == "input" else "")
-        lines.append(
-            f"| {row.figure} | {row.source} | {row.published} | {row.model:.3g} | {row.range} | {met} | {row._7} |"
-        )
+        cells = (row.figure, row.source, row.published, f"{row.model:.3g}", row.range, met, row.measured_as)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

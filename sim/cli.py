@@ -6,17 +6,22 @@ import argparse
 import os
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 
 import pandas as pd
 
-from sim.params import Drivers, Environment, Firm, ParameterError, describe_field, field_bounds
+from sim.params import Claim, Drivers, Environment, Firm, ParameterError, Scenario, describe_field, field_bounds
 from sim.scenarios import load_scenario, scenario_names
 
 EPILOG = """examples:
+  aisim scenarios
+  aisim show sunk_cost_trap
   aisim run baseline
   aisim run baseline --seed 7 --set environment.llm_ceiling=1.3 --set drivers.sunk_cost=0
   aisim run scenarios/baseline.toml --steps 20 --out runs/baseline.parquet
+  aisim check-claims lecun_is_right
+  aisim calibrate
   aisim params
 """
 
@@ -48,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         "field, or firms.NAME.TRAIT / firms.INDEX.TRAIT / firms.*.TRAIT.\n"
         "`aisim params` lists every field with its unit, range and meaning.",
     )
-    run.add_argument("scenario", metavar="SCENARIO", help="a scenario name (see `aisim params`) or a .toml file")
+    run.add_argument("scenario", metavar="SCENARIO", help="a scenario name (see `aisim scenarios`) or a .toml file")
     run.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
     run.add_argument("--steps", type=_positive_int, default=None, help="quarters to run (default: the scenario's)")
     run.add_argument(
@@ -63,6 +68,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--market-out", type=Path, default=None, help="write the per-quarter market table (.csv or .parquet)"
     )
+
+    sub.add_parser("scenarios", help="list the scenario library", description="List scenario names and titles.")
+
+    show = sub.add_parser(
+        "show",
+        help="show a scenario's story, question, claims and what differs from the baseline",
+        description="Print a scenario's story, question, what to watch, its claims and the parameters "
+        "that differ from the baseline.",
+    )
+    show.add_argument("scenario", metavar="SCENARIO", help="a scenario name or a .toml file")
+
+    claims = sub.add_parser(
+        "check-claims",
+        help="check scenario claims over many seeds",
+        description="Run each claim of the named scenarios (default: all) over its seeds and print the "
+        "share of seeds on which it held. Exit code 1 if any claim fails.",
+    )
+    claims.add_argument("scenarios", metavar="SCENARIO", nargs="*", help="scenario names or files (default: all)")
+    claims.add_argument("--seeds", type=_positive_int, default=None, help="override every claim's number of seeds")
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="compare the baseline's 2025-2027 path with published figures",
+        description="Median over 100 seeds of the baseline against each published figure, with its range.",
+    )
+    calibrate.add_argument("--markdown", action="store_true", help="print the Markdown table (docs/MODEL.md)")
+    calibrate.add_argument("--seeds", type=_positive_int, default=100, help="number of seeds (default 100)")
 
     params = sub.add_parser(
         "params",
@@ -115,6 +147,110 @@ def command_run(args: argparse.Namespace) -> None:
     if args.market_out is not None:
         _write_table(model.market_dataframe(), args.market_out)
         print(f"wrote {model.quarter} rows to {args.market_out}")
+
+
+def command_scenarios(_: argparse.Namespace) -> None:
+    """`aisim scenarios`: names and titles of the scenario library."""
+    names = scenario_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        print(f"{name:<{width}}  {load_scenario(name).title}")
+
+
+def command_show(args: argparse.Namespace) -> None:
+    """`aisim show`: a scenario's story, question, watch, claims and differences from the baseline."""
+    scenario = load_scenario(args.scenario)
+    print(f"{scenario.name}: {scenario.title}\n")
+    for label, text in (("Story", scenario.story), ("Question", scenario.question), ("Watch", scenario.watch)):
+        if text.strip():
+            print(f"{label}:\n  " + "\n  ".join(textwrap.wrap(" ".join(text.split()), 88)) + "\n")
+    print("Claims:" if scenario.claims else "Claims: none")
+    for claim in scenario.claims:
+        print(f"  - {claim.text}\n    {describe_claim(claim)}")
+    print("\nDifferences from the baseline:")
+    differences = scenario_differences(load_scenario("baseline"), scenario)
+    print("  " + "\n  ".join(differences) if differences else "  none")
+
+
+def describe_claim(claim: Claim) -> str:
+    """A claim's test in one line: metric, comparison, reference, seeds and required share."""
+    if claim.value is not None:
+        against = f"{claim.value:g}"
+    elif claim.counterfactual is not None:
+        against = "the same with " + ", ".join(f"{k}={v}" for k, v in claim.counterfactual.items())
+    else:
+        against = f"scenario {claim.reference}"
+    return (
+        f"{claim.metric} {claim.compare} than {against}, on >= {claim.required_share:.0%} of "
+        f"{claim.seeds} seeds (from seed {claim.first_seed})"
+    )
+
+
+def scenario_differences(base: Scenario, other: Scenario) -> list[str]:
+    """Lines naming every parameter of ``other`` that differs from ``base``."""
+    lines = []
+    for group in ("environment", "drivers"):
+        ours, theirs = getattr(base, group).model_dump(), getattr(other, group).model_dump()
+        lines += [f"{group}.{k} = {theirs[k]} (baseline {ours[k]})" for k in ours if ours[k] != theirs[k]]
+    base_firms = {f.name: f.model_dump() for f in base.firms}
+    for firm in other.firms:
+        traits = firm.model_dump()
+        if firm.name not in base_firms:
+            lines.append(f"firm {firm.name} added")
+            continue
+        reference = base_firms[firm.name]
+        lines += [
+            f"firms.{firm.name}.{k} = {traits[k]} (baseline {reference[k]})"
+            for k in traits
+            if traits[k] != reference[k]
+        ]
+    other_names = {f.name for f in other.firms}
+    lines += [f"firm {name} removed" for name in base_firms if name not in other_names]
+    return lines
+
+
+def command_check_claims(args: argparse.Namespace) -> int:
+    """`aisim check-claims`: every claim over its seeds, as a table; exit 1 when one fails."""
+    from sim.claims import check_claim
+
+    names = args.scenarios or scenario_names()
+    rows = []
+    for name in names:
+        scenario = load_scenario(name)
+        for claim in scenario.claims:
+            if args.seeds is not None:
+                claim = claim.model_copy(update={"seeds": args.seeds})
+            result = check_claim(scenario, claim)
+            rows.append(
+                {
+                    "scenario": scenario.name,
+                    "claim": textwrap.shorten(claim.text, 70),
+                    "held": f"{result.share:.0%}",
+                    "required": f"{claim.required_share:.0%}",
+                    "seeds": claim.seeds,
+                    "verdict": "PASS" if result.passed else "FAIL",
+                }
+            )
+    if not rows:
+        raise CommandError(f"no claims in {', '.join(names)}")
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False, formatters={"claim": lambda text: text.ljust(70)}))
+    failed = int((table.verdict == "FAIL").sum())
+    print(f"\n{len(table) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def command_calibrate(args: argparse.Namespace) -> None:
+    """`aisim calibrate`: the baseline against published figures."""
+    from sim.calibration import calibration_markdown, calibration_table
+
+    table = calibration_table("baseline", range(args.seeds))
+    if args.markdown:
+        print(calibration_markdown(table))
+        return
+    shown = table[["figure", "published", "model", "range", "met"]].copy()
+    shown["model"] = shown.model.map(lambda v: f"{v:.3g}")
+    print(shown.to_string(index=False))
 
 
 PARAMETER_GROUPS = (
@@ -189,7 +325,14 @@ def _write_table(table: pd.DataFrame, path: Path) -> None:
             os.remove(temporary)
 
 
-COMMANDS = {"run": command_run, "params": command_params}
+COMMANDS = {
+    "run": command_run,
+    "scenarios": command_scenarios,
+    "show": command_show,
+    "check-claims": command_check_claims,
+    "calibrate": command_calibrate,
+    "params": command_params,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,14 +343,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        COMMANDS[args.command](args)
+        return COMMANDS[args.command](args) or 0
     except (ParameterError, CommandError) as err:
         for line in str(err).splitlines():
             print(f"aisim: error: {line}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
-    return 0
 
 
 if __name__ == "__main__":
