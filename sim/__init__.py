@@ -7,7 +7,9 @@ Quick use::
     model.firm_dataframe()   # every firm variable and driver term, per quarter
     model.summary()          # first breakthrough, spend in the big muddy, ...
 
-The Mesa model is imported lazily so that `import sim` stays fast for tools that only
+    sim.sweep("scenarios/sweeps/quick.toml", workers=2)   # one row per run, as a DataFrame
+
+The Mesa model and the sweep engine are imported lazily so that `import sim` stays fast for tools that only
 need the parameters or the array mechanisms.
 """
 
@@ -25,6 +27,7 @@ __all__ = [
     "Scenario",
     "load_scenario",
     "scenario_names",
+    "sweep",
 ]
 
 
@@ -33,4 +36,8 @@ def __getattr__(name: str):
         from sim.model import AIRaceModel
 
         return AIRaceModel
+    if name == "sweep":
+        from sim.sweeps import sweep
+
+        return sweep
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

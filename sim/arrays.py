@@ -45,6 +45,7 @@ class ModelParams:
         self.drivers = drivers
         self.firm = firm
         self.firm_names = firm_names
+        self.derived: dict[str, np.ndarray] = {}  # constants the mechanisms compute once per run
 
     @property
     def n_firms(self) -> int:
@@ -68,13 +69,24 @@ class ModelParams:
 
     @classmethod
     def stack(cls, runs: Sequence[ModelParams]) -> ModelParams:
-        """Stack single runs with the same firms along a new leading batch axis."""
+        """Stack single runs with the same firms along a new leading batch axis.
+
+        A run object listed many times (replicates of one parameter set) is stacked once and
+        repeated by indexing, which keeps large batches cheap to build.
+        """
         names = runs[0].firm_names
         if any(r.firm_names != names for r in runs):
             raise ValueError("runs stacked into one batch must have the same firms")
+        position: dict[int, int] = {}
+        unique: list[ModelParams] = []
+        for run in runs:
+            if id(run) not in position:
+                position[id(run)] = len(unique)
+                unique.append(run)
+        index = np.array([position[id(run)] for run in runs])
 
         def stacked(attr: str) -> ArrayBag:
-            bags = [getattr(r, attr) for r in runs]
-            return ArrayBag({k: np.stack([b[k] for b in bags]) for k in bags[0]})
+            bags = [getattr(r, attr) for r in unique]
+            return ArrayBag({k: np.stack([b[k] for b in bags])[index] for k in bags[0]})
 
         return cls(stacked("env"), stacked("drivers"), stacked("firm"), list(names))

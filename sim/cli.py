@@ -96,6 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--markdown", action="store_true", help="print the Markdown table (docs/MODEL.md)")
     calibrate.add_argument("--seeds", type=_positive_int, default=100, help="number of seeds (default 100)")
 
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a batch sweep from a spec file (parallel, resumable, Parquet results)",
+        description="Run every parameter set and seed of a sweep spec in lockstep chunks, write the "
+        "results to OUT as Parquet as chunks finish, and print a summary. See docs/SWEEPS.md.",
+    )
+    sweep.add_argument("spec", metavar="SPEC", help="a sweep spec file (TOML), e.g. scenarios/sweeps/quick.toml")
+    sweep.add_argument("--out", type=Path, required=True, help="results folder (new, or to resume)")
+    sweep.add_argument(
+        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="local worker processes (default: cores)"
+    )
+    sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep in OUT")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+
     params = sub.add_parser(
         "params",
         help="list every parameter with its unit, range and meaning",
@@ -253,6 +268,33 @@ def command_calibrate(args: argparse.Namespace) -> None:
     print(shown.to_string(index=False))
 
 
+def command_sweep(args: argparse.Namespace) -> int:
+    """`aisim sweep`: run a sweep spec into a results folder."""
+    from sim.sweeps import run_sweep
+
+    try:
+        report = run_sweep(
+            args.spec,
+            args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished chunks are kept in {args.out}; finish with --resume", file=sys.stderr)
+        return 130
+    rate = report.runs_run / report.seconds if report.seconds > 0 else float("inf")
+    print(
+        f"{report.runs} runs, {report.failed} failed; this time {report.runs_run} runs in {report.seconds:.1f} s "
+        f"({rate:,.0f} runs/s), {report.chunks_skipped} chunks already done"
+    )
+    print(f"results: {args.out / 'runs'} (one row per run), manifest: {args.out / 'manifest.json'}")
+    if report.failed:
+        print(f"{report.failed} runs failed: their rows have status 'failed' and the error", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 PARAMETER_GROUPS = (
     ("Environment", Environment, "environment."),
     ("Drivers (0 switches a driver off)", Drivers, "drivers."),
@@ -311,10 +353,7 @@ def _write_table(table: pd.DataFrame, path: Path) -> None:
     os.close(handle)
     try:
         if path.suffix == ".parquet":
-            try:
-                table.to_parquet(temporary, index=False)
-            except ImportError:
-                raise CommandError("writing Parquet needs pyarrow: pip install 'aisim[parquet]'") from None
+            table.to_parquet(temporary, index=False)
         else:
             table.to_csv(temporary, index=False)
         os.replace(temporary, path)
@@ -331,6 +370,7 @@ COMMANDS = {
     "show": command_show,
     "check-claims": command_check_claims,
     "calibrate": command_calibrate,
+    "sweep": command_sweep,
     "params": command_params,
 }
 

@@ -15,20 +15,21 @@ from sim.outputs import stack_history
 from sim.params import Scenario
 
 
-def run_batch(params: ModelParams, seeds: Sequence[int], steps: int) -> ArrayBag:
+def run_batch(params: ModelParams, seeds: Sequence[int], steps: int, keep: Sequence[str] | None = None) -> ArrayBag:
     """Run stacked parameters (batch shape ``(R,)``) with one seed per run.
 
-    Returns the history stacked with time first: ``(T, R, F)`` and ``(T, R, 1)`` arrays.
+    Returns the history stacked with time first: ``(T, R, F)`` and ``(T, R, 1)`` arrays, of
+    every variable or of those named in ``keep``.
     """
     if params.batch_shape != (len(seeds),):
         raise ValueError(f"{len(seeds)} seeds for a batch of shape {params.batch_shape}")
     state = initial_state(params)
-    noise = NoiseSource([int(s) for s in seeds], params.n_firms)
+    noise = NoiseSource(list(seeds), params.n_firms)
     history = []
     for t in range(steps):
         state = advance(state, params, noise.at(t), t)
         history.append(state)
-    return stack_history(history)
+    return stack_history(history, keep)
 
 
 def run_seeds(scenario: Scenario, seeds: Sequence[int], steps: int | None = None) -> ArrayBag:

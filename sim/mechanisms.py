@@ -33,11 +33,18 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def llm_compute_scale(params: ModelParams) -> np.ndarray:
-    """C_s of the scaling law, set so the firm with most initial compute has the anchor quality."""
+    """C_s of the scaling law, set so the firm with most initial compute has the anchor quality.
+
+    Computed once per parameter object (it is constant over a run).
+    """
+    cached = params.derived.get("llm_compute_scale")
+    if cached is not None:
+        return cached
     env = params.env
     frontier = np.max(params.firm.initial_compute, axis=-1, keepdims=True)
     ratio = (1.0 - env.llm_anchor_quality / env.llm_ceiling) ** (-1.0 / env.llm_scaling_exponent) - 1.0
-    return frontier / ratio
+    params.derived["llm_compute_scale"] = frontier / ratio
+    return params.derived["llm_compute_scale"]
 
 
 def llm_quality(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.ndarray:
@@ -143,7 +150,7 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     llm_carries_product = sigmoid((state.llm_quality - state.wm_quality) / PATH_SWITCH_WIDTH)
     value_llm = state.belief_llm_return * revenue_per_quality * horizon * llm_carries_product
 
-    share_if_wm = share_with_quality(np.full_like(shares, 1.0) * env.wm_ceiling, log_others, top, params)
+    share_if_wm = share_with_quality(env.wm_ceiling, log_others, top, params)
     wm_payoff = profit_pool * np.maximum(share_if_wm - shares, 0.0) * horizon
     planned_wm = (1.0 - state.x) * budget
     value_wm = wm_payoff * np.where(

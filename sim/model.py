@@ -30,6 +30,8 @@ class AIRaceModel(mesa.Model):
         steps: quarters to run (default: the scenario's ``environment.steps``).
         parameters: overrides, ``{"environment.llm_ceiling": 1.3, "firms.*.rivalry": 0}``
             (the names ``--set`` accepts).
+        **overrides: more overrides by the same names, so that ``mesa.batch_run`` can vary
+            them: ``batch_run(AIRaceModel, {"environment.llm_ceiling": [1.3, 2, 5]}, ...)``.
     """
 
     def __init__(
@@ -38,11 +40,12 @@ class AIRaceModel(mesa.Model):
         rng: int | None = None,
         steps: int | None = None,
         parameters: dict | None = None,
+        **overrides,
     ):
         seed = fresh_seed() if rng is None else int(rng)
         super().__init__(rng=seed)
         self.seed = seed
-        self.config = load_scenario(scenario, parameters)
+        self.config = load_scenario(scenario, {**(parameters or {}), **overrides})
         self.max_steps = self.config.environment.steps if steps is None else int(steps)
         self.params = ModelParams.from_scenario(self.config)
         self.state: ArrayBag = initial_state(self.params)

@@ -1,11 +1,16 @@
-"""Common random numbers: every random draw of a run comes from its seed alone.
+"""Common random numbers: every random draw of a run is a function of its seed alone.
 
-Draws are made in blocks of `BLOCK` quarters. Each stream (breakthrough lotteries,
-belief noise, demand shocks) and each block has its own generator seeded from
-``(seed, stream, block)``, and each firm's draws for a block sit in their own row. So the
-draws never depend on parameter values, on the number of steps run, or on firms listed
-after a given firm: two scenarios run with one seed share their shocks, and a comparison
-between them is paired.
+Each draw is computed, not generated in sequence: a counter-based generator hashes
+``(seed, stream, firm, quarter)`` into 64 random bits with the SplitMix64 finaliser
+(Steele, Lea & Flood 2014), applied in two rounds. So a draw never depends on parameter
+values, on how many quarters are run, on how many firms there are, or on which other runs
+share a batch: two scenarios run with one seed see the same shocks (their comparison is
+paired), and one run gives the same numbers alone, in a batch of thousands, or on a cluster.
+Hashing is vectorised, so a batch of runs draws all its numbers in a few array operations.
+
+Streams: ``breakthrough`` (uniform per firm and quarter), ``belief`` (standard normal per
+firm and quarter), ``demand`` (standard normal per quarter). Normals use the Box-Muller
+transform of two uniforms from two sub-streams.
 """
 
 from __future__ import annotations
@@ -16,54 +21,61 @@ import numpy as np
 
 from sim.arrays import ArrayBag
 
-BLOCK = 40
-STREAMS = {"breakthrough": 1, "belief": 2, "demand": 3}
+STREAMS = {"breakthrough": 1, "belief_a": 2, "belief_b": 3, "demand_a": 4, "demand_b": 5}
+MARKET = 2**31
+"""The 'firm' index of market-wide draws."""
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_C1, _C2, _C3 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0xD1B54A32D192ED03)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_TO_UNIT = 2.0**-53
 
 
-def _generator(seed: int, stream: str, block: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed), STREAMS[stream], int(block)])
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: a bijection of 64-bit integers with full avalanche."""
+    z = (z ^ (z >> _S30)) * _C1
+    z = (z ^ (z >> _S27)) * _C2
+    return z ^ (z >> _S31)
 
 
-def draw_block(seed: int, n_firms: int, block: int) -> ArrayBag:
-    """One run's draws for quarters ``block*BLOCK`` to ``(block+1)*BLOCK - 1``.
-
-    Returns arrays of shape ``(BLOCK, F)`` for firm draws and ``(BLOCK, 1)`` for market draws.
-    """
-    breakthrough = _generator(seed, "breakthrough", block).random((n_firms, BLOCK))
-    belief = _generator(seed, "belief", block).standard_normal((n_firms, BLOCK))
-    demand = _generator(seed, "demand", block).standard_normal((1, BLOCK))
-    return ArrayBag(
-        breakthrough_draw=np.ascontiguousarray(breakthrough.T),
-        belief_shock=np.ascontiguousarray(belief.T),
-        demand_shock=np.ascontiguousarray(demand.T),
-    )
+def _keys(seeds: np.ndarray, stream: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return _mix(_mix(seeds.astype(np.uint64) * _GOLDEN + np.uint64(stream) * _C3))
 
 
-def draw_block_batch(seeds: Sequence[int], n_firms: int, block: int) -> ArrayBag:
-    """The draws of many runs stacked: arrays of shape ``(BLOCK, R, F)`` and ``(BLOCK, R, 1)``."""
-    blocks = [draw_block(s, n_firms, block) for s in seeds]
-    return ArrayBag({k: np.stack([b[k] for b in blocks], axis=1) for k in blocks[0]})
+def _uniform(keys: np.ndarray, firms: np.ndarray, t: int) -> np.ndarray:
+    """Uniform draws in [0, 1) of shape keys.shape + firms.shape."""
+    with np.errstate(over="ignore"):
+        counter = _mix(firms.astype(np.uint64) * _GOLDEN + np.uint64(t) * _C3 + _C1)
+        bits = _mix(_mix(keys[..., None] + counter))
+    return (bits >> _S11).astype(np.float64) * _TO_UNIT
+
+
+def _normal(keys_a: np.ndarray, keys_b: np.ndarray, firms: np.ndarray, t: int) -> np.ndarray:
+    """Standard normal draws by Box-Muller."""
+    radius = np.sqrt(-2.0 * np.log1p(-_uniform(keys_a, firms, t)))
+    return radius * np.cos(2.0 * np.pi * _uniform(keys_b, firms, t))
 
 
 class NoiseSource:
-    """Hands out the draws for quarter ``t``, generating blocks as they are needed."""
+    """The draws of one run (an int seed) or of a batch of runs (a sequence of seeds)."""
 
     def __init__(self, seeds: int | Sequence[int], n_firms: int):
-        self.seeds = seeds
-        self.n_firms = n_firms
-        self._block_index = -1
-        self._block: ArrayBag | None = None
+        seeds_array = np.asarray(seeds, dtype=np.int64)
+        if np.any(seeds_array < 0):
+            raise ValueError("seeds must be >= 0")
+        self._keys = {name: _keys(seeds_array, stream) for name, stream in STREAMS.items()}
+        self._firms = np.arange(n_firms, dtype=np.uint64)
+        self._market = np.array([MARKET], dtype=np.uint64)
 
     def at(self, t: int) -> ArrayBag:
-        """Draws for quarter ``t``: shape ``(F,)``/``(1,)``, or ``(R, F)``/``(R, 1)`` for many seeds."""
-        block = t // BLOCK
-        if block != self._block_index:
-            if isinstance(self.seeds, (int, np.integer)):
-                self._block = draw_block(int(self.seeds), self.n_firms, block)
-            else:
-                self._block = draw_block_batch(self.seeds, self.n_firms, block)
-            self._block_index = block
-        return ArrayBag({k: v[t % BLOCK] for k, v in self._block.items()})
+        """Draws for quarter ``t``: shape ``(F,)``/``(1,)``, or ``(R, F)``/``(R, 1)`` for a batch."""
+        k = self._keys
+        return ArrayBag(
+            breakthrough_draw=_uniform(k["breakthrough"], self._firms, t),
+            belief_shock=_normal(k["belief_a"], k["belief_b"], self._firms, t),
+            demand_shock=_normal(k["demand_a"], k["demand_b"], self._market, t),
+        )
 
 
 def fresh_seed() -> int:

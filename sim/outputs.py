@@ -22,9 +22,32 @@ AFTERMATH_QUARTERS = 8
 """Quarters after the first breakthrough over which share moves are measured."""
 
 
-def stack_history(history: Sequence[ArrayBag]) -> ArrayBag:
-    """Recorded quarters stacked along a new leading time axis."""
-    names = list(FIRM_VARIABLES) + list(MARKET_VARIABLES)
+SUMMARY_INPUTS = (
+    "x",
+    "active",
+    "alive",
+    "cash",
+    "llm_payback",
+    "llm_spend",
+    "wm_spend",
+    "breakthrough_step",
+    "wm_breakthrough",
+    "market_share",
+    "llm_quality",
+    "wm_quality",
+    "total_compute_bought",
+    "hhi",
+    "best_llm_quality",
+    "best_wm_quality",
+    "firms_alive",
+    "energy_use",
+)
+"""The variables the summary measures read (all a sweep needs to keep when it keeps no series)."""
+
+
+def stack_history(history: Sequence[ArrayBag], names: Sequence[str] | None = None) -> ArrayBag:
+    """Recorded quarters stacked along a new leading time axis (all variables, or ``names``)."""
+    names = list(FIRM_VARIABLES) + list(MARKET_VARIABLES) if names is None else names
     return ArrayBag({name: np.stack([s[name] for s in history]) for name in names})
 
 
@@ -60,6 +83,16 @@ def market_table(stacked: ArrayBag) -> pd.DataFrame:
     return table
 
 
+def time_sum(values: np.ndarray) -> np.ndarray:
+    """Sum over the time axis (axis 0), computed the same way whatever the batch shape.
+
+    numpy sums a contiguous axis pairwise but a strided one sequentially, which rounds
+    differently; summing a contiguous time-last copy makes a run's measures bit-identical
+    whether it ran alone or as one row of a batch.
+    """
+    return np.ascontiguousarray(np.moveaxis(values, 0, -1)).sum(axis=-1)
+
+
 def first_step_where(condition: np.ndarray) -> np.ndarray:
     """Index of the first True along the time axis (axis 0), NaN where there is none."""
     hit = condition.any(axis=0)
@@ -73,9 +106,9 @@ def firm_summary_arrays(stacked: ArrayBag) -> ArrayBag:
     return ArrayBag(
         pivot_step=pivot,
         breakthrough_step=np.where(stacked.breakthrough_step[-1] >= 0, stacked.breakthrough_step[-1], np.nan),
-        big_muddy_spend=np.sum(np.where(not_paying, stacked.llm_spend, 0.0), axis=0),
-        llm_spend=np.sum(stacked.llm_spend, axis=0),
-        wm_spend=np.sum(stacked.wm_spend, axis=0),
+        big_muddy_spend=time_sum(np.where(not_paying, stacked.llm_spend, 0.0)),
+        llm_spend=time_sum(stacked.llm_spend),
+        wm_spend=time_sum(stacked.wm_spend),
         mean_x=_mean_where(stacked.x, stacked.active),
         share_change=stacked.market_share[-1] - stacked.market_share[0],
         final_share=stacked.market_share[-1],
@@ -106,11 +139,11 @@ def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
         llm_spend_share=llm / np.maximum(llm + wm, 1e-12),
         big_muddy_share=_firm_total(firms.big_muddy_spend) / np.maximum(llm, 1e-12),
         llm_focused_share_change=_llm_focused_share_change(stacked, first_breakthrough),
-        compute_bought=np.sum(stacked.total_compute_bought, axis=0),
+        compute_bought=time_sum(stacked.total_compute_bought),
         final_hhi=stacked.hhi[-1],
         final_best_quality=np.maximum(stacked.best_llm_quality[-1], stacked.best_wm_quality[-1]),
         firms_alive=stacked.firms_alive[-1],
-        total_energy=np.sum(stacked.energy_use, axis=0),
+        total_energy=time_sum(stacked.energy_use),
     )
 
 
@@ -142,7 +175,7 @@ def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray)
     after = np.arange(steps).reshape((steps,) + (1,) * (focused_share.ndim - 1))
     window = (after > start) & (after <= start + AFTERMATH_QUARTERS)
     quarters = window.sum(axis=0)
-    moved = np.sum(np.where(window, focused_share - when(focused_share, start), 0.0), axis=0) / np.maximum(quarters, 1)
+    moved = time_sum(np.where(window, focused_share - when(focused_share, start), 0.0)) / np.maximum(quarters, 1)
     undefined = np.isnan(first_breakthrough) | ~focused.any(axis=-1, keepdims=True) | (quarters == 0)
     return np.where(undefined, np.nan, moved)
 
@@ -155,7 +188,7 @@ def _earliest(steps: np.ndarray) -> np.ndarray:
 
 def _mean_where(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     count = mask.sum(axis=0)
-    return np.where(count > 0, np.sum(np.where(mask, values, 0.0), axis=0) / np.maximum(count, 1), np.nan)
+    return np.where(count > 0, time_sum(np.where(mask, values, 0.0)) / np.maximum(count, 1), np.nan)
 
 
 def firm_summary(stacked: ArrayBag, firm_names: Sequence[str]) -> pd.DataFrame:

@@ -7,7 +7,7 @@ strengths and the firms.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -334,15 +334,7 @@ def _fmt(value: float | None) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
-_GROUP_MODELS: dict[str, type[BaseModel]] = {
-    "environment": Environment,
-    "drivers": Drivers,
-    "firms": Firm,
-    "claims": Claim,
-}
-
-
-def format_validation_error(error: ValidationError, data: Any, source: str) -> str:
+def format_validation_error(error: ValidationError, data: Any, source: str, root: type[BaseModel] | None = None) -> str:
     """Turn a pydantic error into lines naming the source, the field path, the value and what is allowed."""
     lines = []
     for item in error.errors():
@@ -350,7 +342,7 @@ def format_validation_error(error: ValidationError, data: Any, source: str) -> s
         path = _path_text(loc, data)
         kind = item["type"]
         value = item.get("input")
-        model = _model_for(loc)
+        model = _model_at(root or Scenario, loc[:-1])
         field = str(loc[-1]) if loc else ""
         if kind == "extra_forbidden":
             valid = ", ".join(model.model_fields) if model else ""
@@ -370,16 +362,31 @@ def format_validation_error(error: ValidationError, data: Any, source: str) -> s
     return "\n".join(lines)
 
 
-def _model_for(loc: list) -> type[BaseModel] | None:
-    """The parameter model that owns the last key of an error location."""
-    model: type[BaseModel] | None = Scenario
-    for key in loc[:-1]:
-        if isinstance(key, int):
-            continue
-        model = _GROUP_MODELS.get(str(key))
-        if model is None:
-            return None
-    return model
+def _model_at(root: type[BaseModel], loc: list) -> type[BaseModel] | None:
+    """The parameter model found by following a location (field names, list indexes, dict keys)."""
+    node: Any = root
+    for key in loc:
+        if _is_model(node) and isinstance(key, str) and key in node.model_fields:
+            node = node.model_fields[key].annotation
+        else:
+            args = get_args(node)
+            if not args:
+                return None
+            node = args[-1]  # the element type of list[...] or the value type of dict[..., ...]
+        node = _strip_optional(node)
+    return node if _is_model(node) else None
+
+
+def _strip_optional(annotation: Any) -> Any:
+    args = get_args(annotation)
+    if type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0] if len(rest) == 1 else annotation
+    return annotation
+
+
+def _is_model(node: Any) -> bool:
+    return isinstance(node, type) and issubclass(node, BaseModel)
 
 
 def _path_text(loc: list, data: Any) -> str:

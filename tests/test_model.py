@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sim import AIRaceModel
-from sim.noise import draw_block
+from sim.noise import NoiseSource
 from sim.open_field import open_field
 from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
 from tests.helpers import check_invariants
@@ -68,12 +68,32 @@ def test_common_random_numbers_across_parameters():
     assert not np.array_equal(a.state.x, b.state.x)
 
 
-def test_draws_of_a_firm_do_not_depend_on_firms_listed_after_it():
-    small, large = draw_block(3, 2, 0), draw_block(3, 7, 0)
-    for name in small:
-        np.testing.assert_array_equal(small[name][:, :2], large[name][:, : small[name].shape[1]][:, :2])
-    later = draw_block(3, 2, 1)
-    assert not np.array_equal(small.breakthrough_draw, later.breakthrough_draw)
+def test_draws_do_not_depend_on_the_number_of_firms_or_the_batch():
+    alone, more_firms = NoiseSource(3, 2), NoiseSource(3, 7)
+    batch = NoiseSource([8, 3, 5], 2)
+    for t in (0, 1, 39, 40, 500):
+        a, b, c = alone.at(t), more_firms.at(t), batch.at(t)
+        for name in a:
+            width = a[name].shape[-1]
+            np.testing.assert_array_equal(a[name], b[name][..., :width])
+            np.testing.assert_array_equal(a[name], c[name][1])
+    assert not np.array_equal(alone.at(0).breakthrough_draw, alone.at(1).breakthrough_draw)
+
+
+def test_draws_are_uniform_and_normal_and_streams_independent():
+    from scipy import stats
+
+    noise = NoiseSource(list(range(2000)), 50)
+    draws = [noise.at(t) for t in range(10)]
+    uniform = np.concatenate([d.breakthrough_draw.ravel() for d in draws])
+    normal = np.concatenate([d.belief_shock.ravel() for d in draws])
+    assert uniform.min() >= 0 and uniform.max() < 1
+    assert stats.kstest(uniform, "uniform").pvalue > 0.001
+    assert stats.kstest(normal, "norm").pvalue > 0.001
+    assert abs(np.corrcoef(uniform, normal)[0, 1]) < 0.01
+    neighbours = draws[0].breakthrough_draw  # (seeds, firms): adjacent seeds and firms uncorrelated
+    assert abs(np.corrcoef(neighbours[:-1].ravel(), neighbours[1:].ravel())[0, 1]) < 0.01
+    assert abs(np.corrcoef(neighbours[:, :-1].ravel(), neighbours[:, 1:].ravel())[0, 1]) < 0.01
 
 
 def test_running_past_a_block_of_draws():
@@ -122,14 +142,17 @@ def test_firm_that_cannot_pay_exits_and_stays_out():
 
 
 def test_mesa_batch_run_drives_the_model():
+    """Mesa's own batch runner works, and varies parameters by their --set names."""
     results = mesa.batch_run(
         AIRaceModel,
-        parameters={"scenario": "baseline", "steps": 4},
+        parameters={"scenario": "baseline", "steps": 4, "environment.llm_ceiling": [1.5, 3.0]},
         rng=[1, 2],
         number_processes=1,
         max_steps=10,
         display_progress=False,
     )
-    table = pd.DataFrame(results)
-    assert set(table.Step) == {4}
-    assert table.groupby("seed" if "seed" in table else "rng").ngroups == 2
+    table = pd.DataFrame(results).drop_duplicates("RunId")
+    assert len(table) == 4 and set(table.Step) == {4}
+    direct = AIRaceModel("baseline", rng=2, steps=4, parameters={"environment.llm_ceiling": 3.0}).run()
+    row = table[(table.rng == 2) & (table["environment.llm_ceiling"] == 3.0)].iloc[0]
+    assert row.hhi == direct.market_dataframe().hhi.iloc[-1]

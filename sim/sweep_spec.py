@@ -1,0 +1,242 @@
+"""Sweep spec files: what to vary, how to sample it, how many replicates, what to keep.
+
+A spec is TOML validated by the pydantic models below, in the spirit of NetLogo's
+BehaviorSpace and the EMA Workbench: parameters with values, ranges or distributions, a
+design (full grid, Latin hypercube or Sobol), replicates, and the outputs to keep.
+`plan_runs` turns a spec into its runs: one row per (parameter set, seed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, model_validator
+
+from sim.params import ParameterError, Scenario, StrictModel, format_validation_error, validate_scenario
+from sim.scenarios import apply_overrides, read_scenario_data, resolve
+from sim.variables import FIRM_MEASURES, FIRM_VARIABLES, MARKET_VARIABLES, RUN_MEASURES
+
+Value = float | int | bool | str
+
+
+class Range(StrictModel):
+    """Evenly spaced values from start to stop (inclusive), ``step`` apart."""
+
+    start: float
+    stop: float
+    step: float = Field(..., gt=0, description="Distance between values (> 0)")
+
+    def values(self) -> list[float]:
+        count = int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+        return [float(self.start + i * self.step) for i in range(count)]
+
+
+class ParameterSpec(StrictModel):
+    """How one parameter varies: a list of values, a range, or a distribution to sample."""
+
+    values: list[Value] | None = Field(None, min_length=1, description="Explicit values (grid design)")
+    range: Range | None = Field(None, description="start, stop, step (grid design)")
+    distribution: Literal["uniform", "loguniform", "integer"] | None = Field(
+        None, description="Distribution to sample (lhs and sobol designs)"
+    )
+    low: float | None = Field(None, description="Lower bound of the distribution")
+    high: float | None = Field(None, description="Upper bound of the distribution")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ParameterSpec:
+        kinds = [k for k in ("values", "range", "distribution") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of values, range or distribution (got {', '.join(kinds) or 'none'})")
+        if self.range is not None and self.range.start > self.range.stop:
+            raise ValueError(f"empty range: start {self.range.start:g} is above stop {self.range.stop:g}")
+        if self.distribution is not None:
+            if self.low is None or self.high is None:
+                raise ValueError(f"a {self.distribution} distribution needs both low and high bounds")
+            if not self.low < self.high:
+                raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+            if self.distribution == "loguniform" and self.low <= 0:
+                raise ValueError(f"a loguniform distribution needs low > 0 (got {self.low:g})")
+        elif self.low is not None or self.high is not None:
+            raise ValueError("low and high go with a distribution")
+        return self
+
+    def grid_values(self) -> list[Value]:
+        """The values this parameter takes in a grid."""
+        return list(self.values) if self.values is not None else self.range.values()
+
+    def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Map points of [0, 1) onto the distribution."""
+        if self.distribution == "loguniform":
+            return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        if self.distribution == "integer":
+            return np.floor(self.low + u * (self.high - self.low + 1)).astype(int)
+        return self.low + u * (self.high - self.low)
+
+
+class Replicates(StrictModel):
+    """Seeds to run every parameter set with: a list, or a count from a base seed."""
+
+    count: int | None = Field(None, ge=1, le=10_000_000, description="Number of seeds: base_seed, base_seed + 1, ...")
+    base_seed: int = Field(0, ge=0, description="First seed when count is given")
+    seeds: list[int] | None = Field(None, min_length=1, description="Explicit seeds")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Replicates:
+        if (self.count is None) == (self.seeds is None):
+            raise ValueError("give either count (with an optional base_seed) or seeds")
+        if self.seeds is not None and min(self.seeds) < 0:
+            raise ValueError("seeds must be >= 0")
+        return self
+
+    def seed_list(self) -> list[int]:
+        return list(self.seeds) if self.seeds is not None else list(range(self.base_seed, self.base_seed + self.count))
+
+
+class Outputs(StrictModel):
+    """What a sweep keeps: per-run measures always; per-step series only when asked."""
+
+    measures: list[str] = Field(default_factory=lambda: list(RUN_MEASURES), description="Per-run measures")
+    firm_measures: list[str] = Field(
+        default_factory=lambda: ["final_share", "mean_x", "pivot_step"], description="Per-firm measures, per run"
+    )
+    series: list[str] = Field(default_factory=list, description="Per-step variables to keep (firm or market)")
+    chunk_size: int = Field(500, ge=1, le=100_000, description="Runs per chunk (the unit of work and of resuming)")
+
+    @model_validator(mode="after")
+    def _known(self) -> Outputs:
+        for label, names, valid in (
+            ("measures", self.measures, RUN_MEASURES),
+            ("firm_measures", self.firm_measures, FIRM_MEASURES),
+            ("series", self.series, {**FIRM_VARIABLES, **MARKET_VARIABLES}),
+        ):
+            unknown = [n for n in names if n not in valid]
+            if unknown:
+                raise ValueError(f"{label}: unknown {', '.join(unknown)}; valid: {', '.join(valid)}")
+        return self
+
+
+class SweepSpec(StrictModel):
+    """A whole sweep: base scenario, parameters, design, replicates and outputs."""
+
+    name: str = Field("sweep", min_length=1, description="Name of the sweep")
+    description: str = Field("", description="What the sweep asks")
+    scenario: str = Field("baseline", description="Base scenario: a library name or a .toml path")
+    steps: int | None = Field(None, ge=1, le=200, description="Quarters per run (default: the scenario's)")
+    design: Literal["grid", "lhs", "sobol"] = Field("grid", description="Full grid, Latin hypercube or Sobol")
+    samples: int | None = Field(None, ge=1, le=10_000_000, description="Parameter sets to sample (lhs, sobol)")
+    sampler_seed: int = Field(0, ge=0, description="Seed of the sampler (lhs, sobol)")
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict, description="Parameters to vary")
+    replicates: Replicates = Field(default_factory=lambda: Replicates(count=1), description="Seeds per set")
+    outputs: Outputs = Field(default_factory=Outputs, description="What to keep")
+
+    @model_validator(mode="after")
+    def _design_fits(self) -> SweepSpec:
+        kinds = {name: "distribution" if p.distribution else "grid" for name, p in self.parameters.items()}
+        if self.design == "grid":
+            sampled = [n for n, k in kinds.items() if k == "distribution"]
+            if sampled:
+                raise ValueError(f"design 'grid' needs values or a range for: {', '.join(sampled)}")
+            if self.samples is not None:
+                raise ValueError("samples goes with the lhs and sobol designs, not grid")
+        else:
+            unbounded = [n for n, k in kinds.items() if k != "distribution"]
+            if unbounded:
+                raise ValueError(
+                    f"design '{self.design}' samples every parameter: give a distribution with low and high "
+                    f"for: {', '.join(unbounded)}"
+                )
+            if not self.parameters:
+                raise ValueError(f"design '{self.design}' needs at least one parameter to sample")
+            if self.samples is None:
+                raise ValueError(f"design '{self.design}' needs samples (the number of parameter sets)")
+            if self.design == "sobol" and self.samples & (self.samples - 1):
+                raise ValueError(f"design 'sobol' needs samples to be a power of 2 (got {self.samples})")
+        return self
+
+    def digest(self) -> str:
+        """A hash of the spec's content: resuming is refused when it changed."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def load_spec(path: str | Path) -> tuple[SweepSpec, dict]:
+    """A validated spec and the plain data of its base scenario (checked with every parameter's extremes)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"{path}: no such sweep spec file")
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise ParameterError(f"{path}: TOML syntax error: {err}") from None
+    return spec_from_data(data, str(path), base_dir=path.parent)
+
+
+def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None = None) -> tuple[SweepSpec, dict]:
+    """Validate spec data; resolve and check its base scenario and every parameter's values."""
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as err:
+        raise ParameterError(format_validation_error(err, data, source, root=SweepSpec)) from None
+    scenario_path = _scenario_path(spec.scenario, base_dir)
+    base = read_scenario_data(scenario_path)
+    validate_scenario(base, str(scenario_path))
+    for name, parameter in spec.parameters.items():
+        probes = parameter.grid_values() if parameter.distribution is None else [parameter.low, parameter.high]
+        if parameter.distribution == "integer":
+            probes = [int(parameter.low), int(parameter.high)]
+        for value in probes:
+            try:
+                validate_scenario(apply_overrides(base, {name: value}), f"parameters.{name} = {value!r}")
+            except ParameterError as err:
+                raise ParameterError(f"{source}: {err}") from None
+    return spec, base
+
+
+def _scenario_path(name: str, base_dir: Path | None) -> Path:
+    if base_dir is not None and name.endswith(".toml") and (base_dir / name).is_file():
+        return base_dir / name
+    return resolve(name)
+
+
+def parameter_sets(spec: SweepSpec) -> pd.DataFrame:
+    """One row per parameter set, one column per varied parameter."""
+    names = list(spec.parameters)
+    if not names:
+        return pd.DataFrame(index=pd.RangeIndex(1))
+    if spec.design == "grid":
+        grids = [spec.parameters[n].grid_values() for n in names]
+        mesh = np.array(np.meshgrid(*[np.arange(len(g)) for g in grids], indexing="ij")).reshape(len(names), -1).T
+        return pd.DataFrame({n: [grids[j][i] for i in mesh[:, j]] for j, n in enumerate(names)})
+    unit = _unit_sample(spec.design, len(names), spec.samples, spec.sampler_seed)
+    return pd.DataFrame({n: spec.parameters[n].from_unit(unit[:, j]) for j, n in enumerate(names)})
+
+
+def _unit_sample(design: str, dimensions: int, samples: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc
+
+    if design == "lhs":
+        return qmc.LatinHypercube(d=dimensions, seed=seed).random(samples)
+    return qmc.Sobol(d=dimensions, scramble=True, seed=seed).random(samples)
+
+
+def plan_runs(spec: SweepSpec) -> pd.DataFrame:
+    """Every run of the sweep: run_id, set_id, seed and the varied parameters' values."""
+    sets = parameter_sets(spec)
+    seeds = spec.replicates.seed_list()
+    plan = sets.loc[sets.index.repeat(len(seeds))].reset_index(drop=True)
+    plan.insert(0, "seed", np.tile(np.asarray(seeds, dtype=np.int64), len(sets)))
+    plan.insert(0, "set_id", np.repeat(np.arange(len(sets), dtype=np.int64), len(seeds)))
+    plan.insert(0, "run_id", np.arange(len(plan), dtype=np.int64))
+    return plan
+
+
+def build_scenario(base: dict, overrides: dict[str, Any]) -> Scenario:
+    """The scenario of one parameter set."""
+    return validate_scenario(apply_overrides(base, overrides) if overrides else base, "sweep run")
