@@ -9,6 +9,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.params import Claim, Drivers, Environment, Firm, ParameterError, Scenario, describe_field, field_bounds
@@ -22,6 +23,9 @@ EPILOG = """examples:
   aisim run scenarios/baseline.toml --steps 20 --out runs/baseline.parquet
   aisim check-claims lecun_is_right
   aisim calibrate
+  aisim sweep scenarios/sweeps/quick.toml --out runs/quick
+  aisim explain baseline --seeds 50
+  aisim sensitivity scenarios/sweeps/sensitivity.toml --method morris
   aisim params
 """
 
@@ -110,6 +114,36 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep in OUT")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    explain = sub.add_parser(
+        "explain",
+        help="attribute a scenario's outcome to the drivers",
+        description="Which driver holds each firm on the LLM path, and by how much? Prints each firm's "
+        "mean decision terms, then the change in key outcomes when each driver (and all of them) is "
+        "switched off, paired over the same seeds. See docs/EXPLAIN.md.",
+    )
+    explain.add_argument("scenario", metavar="SCENARIO", help="a scenario name or a .toml file")
+    explain.add_argument("--seeds", type=_positive_int, default=100, help="number of seeds, 0..N-1 (default 100)")
+    explain.add_argument("--out", type=Path, help="write the counterfactual table (.csv)")
+    explain.add_argument("--terms-out", type=Path, help="write the per-firm decision-term table (.csv)")
+
+    sensitivity = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity analysis (Sobol or Morris) over a sweep spec's ranges",
+        description="Sample the parameter ranges a sweep spec declares (each needs a distribution with "
+        "low and high), run every point over the spec's seeds, and print Sobol first-order and total "
+        "indices or Morris mu*/sigma, with confidence intervals, for each outcome measure.",
+    )
+    sensitivity.add_argument("spec", metavar="SPEC", help="a sweep spec, e.g. scenarios/sweeps/sensitivity.toml")
+    sensitivity.add_argument("--method", choices=["sobol", "morris"], default="sobol", help="default: sobol")
+    sensitivity.add_argument(
+        "--samples", type=_positive_int, help="base samples (Sobol) or trajectories (Morris); default: the spec's"
+    )
+    sensitivity.add_argument("--out", type=Path, help="write the indices (.csv)")
+    sensitivity.add_argument(
+        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="local worker processes (default: cores)"
+    )
+    sensitivity.add_argument("--quiet", action="store_true", help="no progress bar")
 
     params = sub.add_parser(
         "params",
@@ -295,6 +329,71 @@ def command_sweep(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def command_explain(args: argparse.Namespace) -> None:
+    """`aisim explain`: decision terms per firm and counterfactual attribution."""
+    from sim.explain import counterfactual_attribution, term_summary
+
+    for path in (args.out, args.terms_out):
+        if path is not None:
+            _check_output_path(path, {".csv"})
+    scenario = load_scenario(args.scenario)
+    seeds = range(args.seeds)
+    terms = term_summary(scenario, seeds)
+    print(f"{scenario.title or scenario.name}: {args.seeds} seeds\n")
+    print("Decision terms, mean over quarters and seeds (logit units; + pushes toward LLMs).")
+    print("Effect on target: share points of LLM allocation the term adds, on average.\n")
+    wide = terms.pivot(index="firm", columns="term", values="mean_logit").loc[[f.name for f in scenario.firms]]
+    print(wide[list(dict.fromkeys(terms.term))].to_string(float_format=lambda v: f"{v:+.2f}"))
+    effect = terms.pivot(index="firm", columns="term", values="mean_effect_on_target")
+    effect = effect.loc[[f.name for f in scenario.firms], list(dict.fromkeys(terms.term))]
+    print("\nEffect on the target share (share points):")
+    print((100 * effect).to_string(float_format=lambda v: f"{v:+.1f}"))
+    table = counterfactual_attribution(scenario, seeds)
+    print("\nCounterfactuals: each driver switched off, same seeds; change = off minus on (median [5%, 95%]).\n")
+    shown = table[
+        table.outcome.isin(["llm_spend_share", "mean_pivot_step", "big_muddy_spend", "first_breakthrough_step"])
+    ]
+    lines = shown.assign(
+        change=[
+            f"{m:+.3g} [{lo:+.3g}, {hi:+.3g}]"
+            for m, lo, hi in zip(shown.change_median, shown.change_p5, shown.change_p95, strict=True)
+        ]
+    ).pivot(index="switched_off", columns="outcome", values="change")
+    print(lines.loc[list(dict.fromkeys(shown.switched_off))].to_string())
+    if args.out is not None:
+        _write_table(table, args.out)
+        print(f"\nwrote {len(table)} rows to {args.out}")
+    if args.terms_out is not None:
+        _write_table(terms, args.terms_out)
+        print(f"wrote {len(terms)} rows to {args.terms_out}")
+
+
+def command_sensitivity(args: argparse.Namespace) -> None:
+    """`aisim sensitivity`: Sobol or Morris indices over a sweep spec's ranges."""
+    from sim.sensitivity import model_sensitivity
+
+    if args.out is not None:
+        _check_output_path(args.out, {".csv"})
+    table = model_sensitivity(
+        args.spec, method=args.method, samples=args.samples, workers=args.workers, progress=not args.quiet
+    )
+    for outcome, rows in table.groupby("outcome", sort=False):
+        print(f"\n{outcome}")
+        cells = rows.assign(cell=[_index_cell(v, c) for v, c in zip(rows.value, rows.conf, strict=True)])
+        print(
+            cells.pivot(index="parameter", columns="index", values="cell")
+            .loc[list(dict.fromkeys(rows.parameter))]
+            .to_string()
+        )
+    if args.out is not None:
+        _write_table(table, args.out)
+        print(f"\nwrote {len(table)} rows to {args.out}")
+
+
+def _index_cell(value: float, conf: float) -> str:
+    return f"{value:.3f}" if np.isnan(conf) else f"{value:.3f} +- {conf:.3f}"
+
+
 PARAMETER_GROUPS = (
     ("Environment", Environment, "environment."),
     ("Drivers (0 switches a driver off)", Drivers, "drivers."),
@@ -339,9 +438,9 @@ def parameters_markdown() -> str:
     return "\n".join(lines)
 
 
-def _check_output_path(path: Path) -> None:
-    if path.suffix not in {".csv", ".parquet"}:
-        raise CommandError(f"{path}: output must end in .csv or .parquet")
+def _check_output_path(path: Path, suffixes: set[str] = frozenset({".csv", ".parquet"})) -> None:
+    if path.suffix not in suffixes:
+        raise CommandError(f"{path}: output must end in {' or '.join(sorted(suffixes))}")
     if not path.parent.exists() and str(path.parent) not in {"", "."}:
         raise CommandError(f"{path}: folder {path.parent} does not exist")
 
@@ -371,6 +470,8 @@ COMMANDS = {
     "check-claims": command_check_claims,
     "calibrate": command_calibrate,
     "sweep": command_sweep,
+    "explain": command_explain,
+    "sensitivity": command_sensitivity,
     "params": command_params,
 }
 

@@ -75,7 +75,7 @@ class ParameterSpec(StrictModel):
         if self.distribution == "loguniform":
             return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
         if self.distribution == "integer":
-            return np.floor(self.low + u * (self.high - self.low + 1)).astype(int)
+            return np.minimum(np.floor(self.low + u * (self.high - self.low + 1)), self.high).astype(int)
         return self.low + u * (self.high - self.low)
 
 
@@ -228,8 +228,11 @@ def _unit_sample(design: str, dimensions: int, samples: int, seed: int) -> np.nd
 
 def plan_runs(spec: SweepSpec) -> pd.DataFrame:
     """Every run of the sweep: run_id, set_id, seed and the varied parameters' values."""
-    sets = parameter_sets(spec)
-    seeds = spec.replicates.seed_list()
+    return runs_for_sets(parameter_sets(spec), spec.replicates.seed_list())
+
+
+def runs_for_sets(sets: pd.DataFrame, seeds: list[int]) -> pd.DataFrame:
+    """Every parameter set (a row of ``sets``) with every seed: run_id, set_id, seed, parameters."""
     plan = sets.loc[sets.index.repeat(len(seeds))].reset_index(drop=True)
     plan.insert(0, "seed", np.tile(np.asarray(seeds, dtype=np.int64), len(sets)))
     plan.insert(0, "set_id", np.repeat(np.arange(len(sets), dtype=np.int64), len(seeds)))

@@ -205,18 +205,7 @@ def run_sweep(
     client = connect(scheduler) if scheduler is not None else None
     done = _prepare_folder(out, spec, plan, chunk_count, resume) if out is not None else set()
     todo = [i for i in range(chunk_count) if i not in done]
-    tasks = (
-        ChunkTask(
-            index=i,
-            runs=plan.iloc[i * chunk_size : (i + 1) * chunk_size].reset_index(drop=True),
-            base=base,
-            steps=spec.steps,
-            measures=spec.outputs.measures,
-            firm_measures=spec.outputs.firm_measures,
-            series=spec.outputs.series,
-        )
-        for i in todo
-    )
+    tasks = _chunk_tasks(plan, base, spec, todo)
     kept: list[pd.DataFrame] = []
     failed = 0
     bar = _progress_bar(len(plan), sum(_chunk_runs(i, chunk_size, len(plan)) for i in done), progress)
@@ -239,6 +228,35 @@ def run_sweep(
     runs_run = sum(_chunk_runs(i, chunk_size, len(plan)) for i in todo)
     seconds = time.perf_counter() - started
     return SweepReport(out, len(plan), runs_run, failed, len(todo), len(done), seconds, results)
+
+
+def run_plan(plan: pd.DataFrame, base: dict, spec: SweepSpec, workers: int = 1, progress: bool = False) -> pd.DataFrame:
+    """Run an explicit plan (run_id, set_id, seed, parameter columns) with a spec's steps and
+    outputs, in memory; one row per run. Used by analyses that make their own designs."""
+    chunk_count = -(-len(plan) // spec.outputs.chunk_size)
+    tables = []
+    bar = _progress_bar(len(plan), 0, progress)
+    try:
+        for result in _execute(_chunk_tasks(plan, base, spec, range(chunk_count)), workers, None):
+            tables.append(result.runs)
+            bar.update(len(result.runs))
+    finally:
+        bar.close()
+    return pd.concat(tables, ignore_index=True).sort_values("run_id").reset_index(drop=True)
+
+
+def _chunk_tasks(plan: pd.DataFrame, base: dict, spec: SweepSpec, chunks) -> Iterator[ChunkTask]:
+    size = spec.outputs.chunk_size
+    for i in chunks:
+        yield ChunkTask(
+            index=i,
+            runs=plan.iloc[i * size : (i + 1) * size].reset_index(drop=True),
+            base=base,
+            steps=spec.steps,
+            measures=spec.outputs.measures,
+            firm_measures=spec.outputs.firm_measures,
+            series=spec.outputs.series,
+        )
 
 
 def _load(spec: str | Path | SweepSpec | dict) -> tuple[SweepSpec, dict]:

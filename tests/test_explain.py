@@ -1,0 +1,205 @@
+"""Driver attribution and global sensitivity analysis."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import AIRaceModel, Drivers, Environment, Firm, Scenario, load_scenario
+from sim.cli import main
+from sim.explain import ALL_OFF, TERMS, counterfactual_attribution, decision_terms, term_summary
+from sim.sensitivity import analyse_function, model_sensitivity
+from sim.variables import DRIVER_TERMS
+
+# --- decision terms ---------------------------------------------------------------------
+
+
+def test_terms_of_each_decision_add_up_to_its_input(baseline_run):
+    terms = decision_terms(baseline_run.firm_dataframe(), baseline_run.config.environment.decision_temperature)
+    per_decision = terms.groupby(["step", "firm"])
+    np.testing.assert_allclose(per_decision.logit.sum(), per_decision.logit_total.first(), rtol=1e-12, atol=1e-12)
+    temperature = baseline_run.config.environment.decision_temperature
+    first = per_decision.first()
+    np.testing.assert_allclose(first.x_target, 1 / (1 + np.exp(-first.logit_total / temperature)), rtol=1e-9)
+    assert set(terms.term) == set(TERMS)
+
+
+def test_switching_a_driver_off_changes_only_its_term_in_the_first_decision():
+    on = AIRaceModel("baseline", rng=3, steps=1).run().state
+    for driver, column in DRIVER_TERMS.items():
+        off = AIRaceModel("baseline", rng=3, steps=1, parameters={f"drivers.{driver}": 0}).run().state
+        assert np.all(off[column] == 0)
+        for other in set(TERMS.values()) - {column}:
+            np.testing.assert_array_equal(off[other], on[other], err_msg=f"{driver} off changed {other}")
+
+
+def test_known_answer_by_hand():
+    """One firm, no rivals, no revenue feedback sources but its own: every term computed by hand."""
+    firm = Firm(
+        name="Solo",
+        initial_cash=10.0,
+        core_profit=0.0,
+        reinvestment_rate=0.5,
+        sunk_cost_bias=2.0,
+        scaling_optimism=1.5,
+        rivalry=3.0,
+        investor_exposure=0.8,
+        adjustment_speed=0.4,
+        initial_allocation=0.6,
+        initial_compute=100.0,
+    )
+    drivers = Drivers(revenue_feedback=0.7, competitive_pressure=1.0, scaling_optimism=2.0, sunk_cost=0.5)
+    environment = Environment(retreat_penalty=0.25, decision_temperature=2.0, demand_noise=0.0)
+    model = AIRaceModel(Scenario(firms=[firm], drivers=drivers, environment=environment), rng=1, steps=1).run()
+    state = model.state
+    # revenue feedback: all income is AI gross profit (margin 0.6), all of it from the LLM product,
+    # which carries the product with weight logistic((q_llm - q_wm) / 0.05) = logistic((1 - 0) / 0.05)
+    llm_weight = 1 / (1 + math.exp(-20.0))
+    assert state.term_revenue_feedback[0] == pytest.approx(0.7 / 0.6 * llm_weight, rel=1e-12)
+    assert state.term_competitive_pressure[0] == 0.0  # a lone firm lags no one
+    assert state.term_scaling_optimism[0] == pytest.approx(math.log(1 + 2.0 * 1.5), rel=1e-12)
+    assert state.term_sunk_cost[0] == pytest.approx(0.5 * 2.0 * 1.0, rel=1e-12)  # all past spend on LLMs
+    assert state.term_investor_pressure[0] == pytest.approx(1.0 * 0.8 * 0.25 * 0.6, rel=1e-12)
+    total = sum(state[c][0] for c in TERMS.values())
+    target = 1 / (1 + math.exp(-total / 2.0))
+    assert state.x_target[0] == pytest.approx(target, rel=1e-12)
+    assert state.x[0] == pytest.approx(0.6 + 0.4 * (target - 0.6), rel=1e-12)
+    assert state.llm_quality[0] > 1.0  # quality from the scaling law rose from its anchor of 1
+
+
+def test_term_summary_covers_every_firm_and_term():
+    scenario = load_scenario("baseline")
+    summary = term_summary(scenario, range(5))
+    assert len(summary) == len(scenario.firms) * len(TERMS)
+    assert summary.mean_logit.notna().all()
+    sunk = summary[summary.term == "sunk_cost"]
+    assert (sunk.mean_logit > 0).all() and (sunk.share_pushing_to_llm == 1).all()
+
+
+# --- counterfactuals --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def counterfactuals():
+    return counterfactual_attribution("baseline", range(30))
+
+
+def test_counterfactuals_name_every_driver_and_all_off(counterfactuals):
+    assert set(counterfactuals.switched_off) == {*DRIVER_TERMS, ALL_OFF}
+    assert {"llm_spend_share", "mean_pivot_step", "big_muddy_spend", "first_breakthrough_step"} <= set(
+        counterfactuals.outcome
+    )
+    assert "final_share[Meta-like]" in set(counterfactuals.outcome)
+
+
+def test_every_driver_holds_firms_on_llms(counterfactuals):
+    share = counterfactuals[counterfactuals.outcome == "llm_spend_share"].set_index("switched_off")
+    assert (share.change_median < 0).all()
+    assert share.loc[ALL_OFF, "change_median"] < share.drop(ALL_OFF).change_median.min()
+
+
+def test_a_driver_already_off_changes_nothing():
+    table = counterfactual_attribution("no_market_pressure", range(10))
+    off = table[table.switched_off.isin(["competitive_pressure", "investor_pressure"])]
+    assert (off.change_median == 0).all() and (off.change_p5 == 0).all() and (off.change_p95 == 0).all()
+
+
+# --- sensitivity ------------------------------------------------------------------------
+
+ISHIGAMI_S1 = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
+ISHIGAMI_ST = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
+
+
+def ishigami(points: np.ndarray) -> dict[str, np.ndarray]:
+    x = -np.pi + 2 * np.pi * points
+    return {"y": np.sin(x[:, 0]) + 7 * np.sin(x[:, 1]) ** 2 + 0.1 * x[:, 2] ** 4 * np.sin(x[:, 0])}
+
+
+def test_sobol_pipeline_reproduces_the_ishigami_indices():
+    """Published values (Saltelli et al. 2008; a = 7, b = 0.1) within the bootstrap intervals."""
+    table = analyse_function("sobol", ["x1", "x2", "x3"], ishigami, samples=4096, seed=1).set_index(
+        ["index", "parameter"]
+    )
+    for index, published in (("S1", ISHIGAMI_S1), ("ST", ISHIGAMI_ST)):
+        for name, value in published.items():
+            estimate, conf = table.loc[(index, name), ["value", "conf"]]
+            assert abs(estimate - value) <= max(conf, 0.01), f"{index}[{name}] = {estimate:.4f} +- {conf:.4f}"
+            assert abs(estimate - value) < 0.05
+
+
+def test_morris_pipeline_on_a_linear_function():
+    def linear(points):
+        return {"y": 2.0 * points[:, 0] - 0.5 * points[:, 1]}
+
+    table = analyse_function("morris", ["a", "b", "dummy"], linear, samples=20, seed=0).set_index(
+        ["index", "parameter"]
+    )
+    assert table.loc[("mu_star", "a"), "value"] == pytest.approx(2.0)
+    assert table.loc[("mu", "b"), "value"] == pytest.approx(-0.5)
+    assert table.loc[("mu_star", "dummy"), "value"] == 0.0
+    assert table.loc[("sigma", "a"), "value"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_model_sensitivity_finds_an_inert_parameter():
+    spec = {
+        "scenario": "baseline",
+        "steps": 20,
+        "design": "sobol",
+        "samples": 32,
+        "parameters": {
+            "environment.llm_ceiling": {"distribution": "loguniform", "low": 1.2, "high": 6.0},
+            "environment.energy_per_compute": {"distribution": "uniform", "low": 0.1, "high": 2.0},
+        },
+        "replicates": {"count": 3},
+        "outputs": {"measures": ["llm_spend_share", "total_energy"], "firm_measures": []},
+    }
+    table = model_sensitivity(spec).set_index(["outcome", "index", "parameter"])
+    assert table.loc[("llm_spend_share", "ST", "environment.energy_per_compute"), "value"] == 0.0
+    assert table.loc[("llm_spend_share", "ST", "environment.llm_ceiling"), "value"] > 0.5
+    assert table.loc[("total_energy", "ST", "environment.energy_per_compute"), "value"] > 0.1
+
+
+def test_sensitivity_needs_distributions():
+    from sim import ParameterError
+
+    spec = {"parameters": {"drivers.sunk_cost": {"values": [0, 1]}}, "outputs": {"firm_measures": []}}
+    with pytest.raises(ParameterError, match="needs every parameter to have a distribution"):
+        model_sensitivity(spec)
+
+
+# --- the command line -------------------------------------------------------------------
+
+
+def test_explain_command(tmp_path, capsys):
+    out, terms = tmp_path / "explain.csv", tmp_path / "terms.csv"
+    assert main(["explain", "baseline", "--seeds", "10", "--out", str(out), "--terms-out", str(terms)]) == 0
+    text = capsys.readouterr().out
+    for driver in DRIVER_TERMS:
+        assert driver in text
+    assert "all drivers off" in text
+    assert len(pd.read_csv(out)) == 6 * (4 + 5) and len(pd.read_csv(terms)) == 5 * 6
+
+
+def test_sensitivity_command(tmp_path, capsys):
+    out = tmp_path / "indices.csv"
+    assert (
+        main(["sensitivity", "scenarios/sweeps/sensitivity.toml", "--samples", "8", "--quiet", "--out", str(out)]) == 0
+    )
+    text = capsys.readouterr().out
+    assert "llm_spend_share" in text and "ST" in text
+    table = pd.read_csv(out)
+    assert set(table["index"]) == {"S1", "ST"} and table.parameter.nunique() == 7
+
+
+@pytest.mark.parametrize("name", ["explain baseline", "sensitivity"])
+def test_worked_examples_in_the_docs_match_the_model(name):
+    """docs/EXPLAIN.md states the outputs of its worked examples; `make docs` regenerates them."""
+    from pathlib import Path
+
+    from docs.update_docs import EXAMPLES, command_output, markers
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "EXPLAIN.md").read_text()
+    start, end = markers(name)
+    documented = text.split(start, 1)[1].split(end, 1)[0].strip()
+    assert documented == command_output(EXAMPLES[name]), "run `make docs` and review the change"
