@@ -27,6 +27,16 @@ PATH_SWITCH_WIDTH = 0.05
 """Quality gap over which product value shifts from one path to the other (smooth max)."""
 
 
+Y_CAP = 1e150
+"""Cap on the believed cumulative hazard: beyond it a breakthrough is certain either way."""
+
+
+def _power(base: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """base ** exponent where a result too large for a float is infinity (a certain event)."""
+    with np.errstate(over="ignore"):
+        return base**exponent
+
+
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function, safe for large arguments."""
     return 0.5 * (1.0 + np.tanh(0.5 * z))
@@ -198,7 +208,7 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
 
     anyone_before = np.any(state.wm_breakthrough, axis=-1, keepdims=True)
     difficulty = env.wm_difficulty * np.where(anyone_before, 1.0 - env.follower_ease, 1.0)
-    hazard = -np.expm1(-env.wm_hazard_rate * (knowledge / difficulty) ** env.wm_hazard_exponent)
+    hazard = -np.expm1(-env.wm_hazard_rate * _power(knowledge / difficulty, env.wm_hazard_exponent))
     new_breakthrough = active & ~state.wm_breakthrough & (noise.breakthrough_draw < hazard)
     breakthrough = state.wm_breakthrough | new_breakthrough
     wm_capital = state.wm_capital + np.where(state.wm_breakthrough, wm_spend, 0.0)
@@ -288,12 +298,11 @@ def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, param
     believed = state.believed_difficulty
     projected = np.maximum(state.wm_knowledge + quarters / 2.0 * gain_now, 1e-3 * believed)
     g = env.wm_hazard_exponent
-    rate = env.wm_hazard_rate * (projected / believed) ** g
-    y = rate * quarters
+    y = np.minimum(env.wm_hazard_rate * quarters * _power(projected / believed, g), Y_CAP)
     small = y < 1e-3
     y_safe = np.where(small, 1.0, y)
-    slope = np.where(small, 0.5 - y / 3.0, (-np.expm1(-y_safe) - y_safe * np.exp(-y_safe)) / y_safe**2)
-    return knowledge_per_dollar * g * rate / projected * quarters * slope
+    slope = np.where(small, 0.5 - y / 3.0, (-np.expm1(-y_safe) - y_safe * np.exp(-y_safe)) / y_safe / y_safe)
+    return knowledge_per_dollar * g * y / projected * slope
 
 
 def _llm_lag(state: ArrayBag, active: np.ndarray) -> np.ndarray:
