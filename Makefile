@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run   builds the environment if it is missing, then runs the model
+#   make run   builds the environment if it is missing, then serves the UI on http://127.0.0.1:8765
 #   make test  builds the environment if it is missing, then lints and runs every test
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -20,11 +20,12 @@ $(STAMP): pyproject.toml
 	@echo "Building $(VENV) with $(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,ui]"
+	$(BIN)/python -m viz.assets
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/aisim run baseline --seed 42
+	$(BIN)/aisim ui --host 127.0.0.1 --port 8765
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

@@ -145,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sensitivity.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    ui = sub.add_parser(
+        "ui",
+        help="serve the browser UI (http://127.0.0.1:8765 by default)",
+        description="Serve the browser UI. It binds to this machine only unless --host says otherwise.",
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+
     params = sub.add_parser(
         "params",
         help="list every parameter with its unit, range and meaning",
@@ -394,6 +402,17 @@ def _index_cell(value: float, conf: float) -> str:
     return f"{value:.3f}" if np.isnan(conf) else f"{value:.3f} +- {conf:.3f}"
 
 
+def command_ui(args: argparse.Namespace) -> int:
+    """`aisim ui`: serve the Solara app in viz/ (run as its own process: the core never imports viz)."""
+    import subprocess
+
+    command = [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
 PARAMETER_GROUPS = (
     ("Environment", Environment, "environment."),
     ("Drivers (0 switches a driver off)", Drivers, "drivers."),
@@ -472,6 +491,7 @@ COMMANDS = {
     "sweep": command_sweep,
     "explain": command_explain,
     "sensitivity": command_sensitivity,
+    "ui": command_ui,
     "params": command_params,
 }
 

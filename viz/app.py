@@ -1,0 +1,274 @@
+"""The browser UI: run, watch, question and compare scenarios.
+
+Serve it with ``aisim ui`` (or ``make run``); embed it in a notebook with
+``from viz.app import Page; Page()``. Each browser session builds its own `Session`, so
+two students never see each other's runs.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import threading
+import time
+
+import solara
+
+from sim.outputs import quarter_label
+from viz import charts
+from viz.controls import ParameterPanel
+from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
+from viz.vega import VegaChart
+
+VIEWS = ["Run", "Parameters", "Uncertainty", "Compare", "Explain"]
+
+
+def Chart(spec: dict, title: str, version: int = 0):
+    """A chart element (see viz.vega)."""
+    return VegaChart.element(spec=spec, title=title, version=version)
+
+
+@solara.component
+def Page():
+    session = solara.use_memo(Session, [])
+    version, set_version = solara.use_state(0)
+    playing, set_playing = solara.use_state(False)
+    speed, set_speed = solara.use_state(5)
+    view, set_view = solara.use_state("Run")
+    lock = solara.use_memo(threading.Lock, [])
+
+    def refresh():
+        set_version(lambda v: v + 1)
+
+    def play_loop():
+        if not playing:
+            return
+        while session.model.running:
+            started = time.perf_counter()
+            with lock:
+                session.step()
+            refresh()
+            time.sleep(max(0.0, 1.0 / speed - (time.perf_counter() - started)))
+        set_playing(False)
+
+    solara.use_thread(play_loop, dependencies=[playing, speed], intrusive_cancel=True)
+
+    def step():
+        with lock:
+            session.step()
+        refresh()
+
+    def reset():
+        set_playing(False)
+        with lock:
+            session.reset()
+        refresh()
+
+    def choose(name: str):
+        set_playing(False)
+        with lock:
+            session.choose(name)
+        refresh()
+
+    def set_seed(seed):
+        if seed is not None and seed >= 0:
+            session.seed = int(seed)
+            refresh()
+
+    solara.Title("aisim: why Big Tech keeps betting on LLMs")
+    with solara.Columns([1, 3], style={"padding": "8px"}):
+        with solara.Column(style={"max-width": "380px"}):
+            solara.Markdown("## aisim: why Big Tech keeps betting on LLMs")
+            Controls(session, playing, set_playing, speed, set_speed, step, reset, choose, set_seed, version)
+        with solara.Column():
+            solara.ToggleButtonsSingle(value=view, values=VIEWS, on_value=set_view)
+            if view == "Run":
+                RunView(session, version)
+            elif view == "Parameters":
+                ParameterPanel(session, refresh)
+            elif view == "Uncertainty":
+                UncertaintyView(session, refresh)
+            elif view == "Compare":
+                CompareView(session, refresh)
+            else:
+                ExplainView(session)
+
+
+@solara.component
+def Controls(session, playing, set_playing, speed, set_speed, step, reset, choose, set_seed, version):
+    """Scenario picker with its story (the Info panel), seed, play/pause/step/reset, speed, export."""
+    scenario = session.base
+    solara.Select("Scenario", value=session.scenario_name, values=session.scenarios(), on_value=choose)
+    solara.Markdown(f"### {scenario.title}")
+    with solara.Details("What it is (the story)", expand=True):
+        solara.Markdown(textwrap.dedent(scenario.story).strip(), style={"font-size": "13px"})
+    with solara.Details("Question for you", expand=True):
+        solara.Markdown(scenario.question, style={"font-size": "13px"})
+    with solara.Details("Things to watch", expand=False):
+        solara.Markdown(scenario.watch, style={"font-size": "13px"})
+    with solara.Details("What the scenario claims", expand=False):
+        for claim in scenario.claims:
+            solara.Markdown(f"- {claim.text}", style={"font-size": "13px"})
+    solara.InputInt("Seed (same seed, same run)", value=session.seed, on_value=set_seed, continuous_update=False)
+    at_end = not session.model.running
+    with solara.Row():
+        if playing:
+            solara.Button("Pause", icon_name="mdi-pause", on_click=lambda: set_playing(False), color="primary")
+        else:
+            solara.Button(
+                "Play", icon_name="mdi-play", on_click=lambda: set_playing(True), disabled=at_end, color="primary"
+            )
+        solara.Button("Step", icon_name="mdi-step-forward", on_click=step, disabled=playing or at_end)
+        solara.Button("Reset", icon_name="mdi-restore", on_click=reset)
+    solara.SliderInt("Speed (quarters per second)", value=speed, min=1, max=20, on_value=set_speed)
+    label = quarter_label(session.draft["environment"]["start_year"] + max(session.quarter - 1, 0) / 4.0)
+    solara.Text(f"Quarter {session.quarter} of {session.steps}" + (f" ({label})" if session.quarter else ""))
+    if session.message:
+        solara.Error(session.message)
+    if session.quarter:
+        solara.FileDownload(
+            session.csv,
+            filename=f"aisim-{session.scenario_name}-seed{session.model.seed}.csv",
+            label="Download CSV",
+        )
+
+
+@solara.component
+def RunView(session: Session, version: int):
+    """The run's charts and the 'Why?' panel for one firm this quarter."""
+    firms = (
+        [f["name"] for f in session.draft["firms"]] if not session.model.history else session.model.params.firm_names
+    )
+    chosen, set_chosen = solara.use_state(firms[min(2, len(firms) - 1)])
+    if chosen not in firms:
+        chosen = firms[0]
+    table = session.firm_table()
+    start = session.draft["environment"]["start_year"]
+    domain = (start, start + session.steps / 4.0)
+    events = charts.breakthrough_rules(table)
+    if session.quarter == 0:
+        solara.Info("Press Step or Play to start the run.")
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        for which, (title, _) in charts.FIRM_CHARTS.items():
+            Chart(charts.firm_chart(table, which, firms, domain), title, version)
+        for which, (title, _) in charts.MARKET_CHARTS.items():
+            Chart(charts.market_chart(session.market_table(), which, start, events, domain), title, version)
+    solara.Markdown("### Why is it still betting on LLMs?")
+    solara.Select("Firm", value=chosen, values=firms, on_value=set_chosen)
+    terms = session.drivers_now(chosen)
+    if terms:
+        quarter = table.quarter.iloc[-1]
+        x = float(table[table.firm == chosen].x.iloc[-1])
+        solara.Text(f"{chosen} puts {x:.0%} of its AI budget on LLMs in {quarter}.")
+        Chart(charts.drivers_chart(terms, chosen, quarter), "Why", version)
+
+
+@solara.component
+def UncertaintyView(session: Session, refresh):
+    """The current settings over many seeds: medians and 50%/90% bands."""
+    error, set_error = solara.use_state("")
+    seconds, set_seconds = solara.use_state(0.0)
+
+    def run():
+        started = time.perf_counter()
+        try:
+            session.uncertainty(UNCERTAINTY_SEEDS)
+            set_error("")
+        except Exception as err:
+            set_error(str(err))
+        set_seconds(time.perf_counter() - started)
+        refresh()
+
+    solara.Markdown(
+        f"Run the current settings (with your edits) over {UNCERTAINTY_SEEDS} seeds at once and see how much of "
+        "the outcome is luck: the line is the median, the bands hold the middle 50% and 90% of the runs."
+    )
+    solara.Button(f"Run {UNCERTAINTY_SEEDS} seeds", on_click=run, color="primary")
+    if error:
+        solara.Error(error)
+    if session.bands is not None:
+        solara.Text(f"{session.bands.seeds} runs in {seconds:.2f} s")
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for series, title in BAND_SERIES.items():
+                Chart(charts.band_chart(session.bands.table, series, title, session.bands.seeds), title)
+
+
+@solara.component
+def CompareView(session: Session, refresh):
+    """Two scenarios, or this one against its edited copy, on the same seeds."""
+    others = [EDITED] + [n for n in session.scenarios() if n != session.scenario_name]
+    other, set_other = solara.use_state(others[0])
+    error, set_error = solara.use_state("")
+
+    def run():
+        try:
+            session.compare(other, COMPARE_SEEDS)
+            set_error("")
+        except Exception as err:
+            set_error(str(err))
+        refresh()
+
+    solara.Markdown(
+        f"Compare **{session.scenario_name}** (with any edits you made) with another scenario or with its unedited "
+        f"file, on the same {COMPARE_SEEDS} seeds: every random shock is the same, so differences come from the "
+        "parameters alone. Rows where the scenarios differ are highlighted."
+    )
+    solara.Select("Compare with", value=other if other in others else others[0], values=others, on_value=set_other)
+    solara.Button("Compare", on_click=run, color="primary")
+    if error:
+        solara.Error(error)
+    if session.comparison is not None:
+        ComparisonTable(session.comparison)
+        with solara.Row(style={"flex-wrap": "wrap"}):
+            for name, title in (
+                ("llm_spend_share", "LLM share of AI R&D spend (median)"),
+                ("best_llm_quality", "Best LLM quality (median)"),
+                ("best_wm_quality", "Best world-model quality (median)"),
+                ("hhi", "Market concentration, HHI (median)"),
+            ):
+                Chart(charts.compare_chart(session.comparison_series, name, title), title)
+
+
+@solara.component
+def ComparisonTable(table):
+    columns = [c for c in table.columns if c != "differs"]
+    header = "".join(f"<th style='text-align:left;padding:4px 10px'>{c}</th>" for c in columns)
+    rows = []
+    for _, row in table.iterrows():
+        style = "background:#fff3cd;font-weight:600" if row["differs"] else ""
+        cells = "".join(f"<td style='padding:4px 10px'>{_fmt(row[c])}</td>" for c in columns)
+        rows.append(f"<tr class='{'differs' if row['differs'] else 'same'}' style='{style}'>{cells}</tr>")
+    solara.HTML(tag="table", unsafe_innerHTML=f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody>")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+@solara.component
+def ExplainView(session: Session):
+    """Which driver holds each firm on the LLM path, over the whole run and many seeds."""
+    from sim.explain import term_summary
+
+    result, set_result = solara.use_state(None)
+    error, set_error = solara.use_state("")
+
+    def run():
+        try:
+            set_result(term_summary(session.scenario(), range(20)))
+            set_error("")
+        except Exception as err:
+            set_error(str(err))
+
+    solara.Markdown(
+        "Each quarter a firm's choice adds up *terms*: the expected-value comparison of the two paths and one "
+        "term per driver. Here: each term's mean effect on the firm's target share of LLM spending, over the run "
+        "and 20 seeds (share points; see docs/EXPLAIN.md). For what-if answers, switch drivers off in Parameters "
+        "and use Compare."
+    )
+    solara.Button("Explain this scenario", on_click=run, color="primary")
+    if error:
+        solara.Error(error)
+    if result is not None:
+        Chart(charts.attribution_chart(result), "Attribution")

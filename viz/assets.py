@@ -1,0 +1,98 @@
+"""Install the browser's front-end files locally, so the UI works with no internet.
+
+Solara's page loads its JavaScript and CSS (the Vuetify app, require.js, Vega for the
+charts, fonts, ...) from a CDN. With no internet the page stays blank. This installs every
+package Solara's installed files ask for, each as ``npm pack`` fetches it from the npm
+registry, into the folder Solara serves them from
+(``solara.server.settings.assets.proxy_cache_dir``, inside the virtual environment).
+
+The list is read from Solara's own templates and components, so it follows Solara
+upgrades. Run: ``python -m viz.assets`` (``make run`` and ``make test`` do it).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ASSET_REFERENCE = re.compile(
+    r"(?:\{\{ *cdn *\}\}|getCdn\(\)\}|\{cdn\})/((?:@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+)/"
+)
+MARKER = ".aisim-installed"
+
+
+def required_packages() -> list[str]:
+    """Every ``name@version`` the installed Solara loads from its CDN."""
+    import ipyvue
+    import ipyvuetify
+    import solara
+    from solara.server import settings
+
+    found: set[str] = set()
+    for package in (solara, ipyvue, ipyvuetify):
+        root = Path(package.__file__).parent
+        for path in root.rglob("*"):
+            if path.suffix in {".py", ".j2", ".html", ".vue", ".js"} and path.is_file():
+                found.update(ASSET_REFERENCE.findall(path.read_text(errors="ignore")))
+    found.add(settings.assets.fontawesome_path.strip("/").split("/")[0])
+    return sorted(found)
+
+
+def cdn_folder() -> Path:
+    """Where Solara serves its front-end files from."""
+    from solara.server import settings
+
+    return Path(settings.assets.proxy_cache_dir)
+
+
+def install(folder: Path | None = None, quiet: bool = False) -> list[str]:
+    """Fetch and unpack every missing package; returns the ones installed now."""
+    folder = folder or cdn_folder()
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit("npm is needed to install the UI's front-end files (apt-get install npm, or Node.js)")
+    installed = []
+    for spec in required_packages():
+        target = folder / spec
+        if (target / MARKER).is_file():
+            continue
+        with tempfile.TemporaryDirectory() as work:
+            result = subprocess.run(
+                [npm, "pack", spec, "--silent", "--pack-destination", work], capture_output=True, text=True
+            )
+            if result.returncode != 0:
+                raise SystemExit(f"npm pack {spec} failed: {result.stderr.strip() or result.stdout.strip()}")
+            tarball = next(Path(work).glob("*.tgz"))
+            if target.exists():
+                shutil.rmtree(target)
+            _unpack(tarball, target)
+        (target / MARKER).write_text(spec + "\n")
+        installed.append(spec)
+        if not quiet:
+            print(f"installed {spec} into {target}")
+    return installed
+
+
+def _unpack(tarball: Path, target: Path) -> None:
+    """Unpack an npm tarball's ``package/`` folder into ``target``."""
+    with tarfile.open(tarball) as archive:
+        for member in archive.getmembers():
+            name = member.name.split("/", 1)[1] if "/" in member.name else ""
+            if not name or not (member.isfile() or member.isdir()):
+                continue
+            member.name = name
+            archive.extract(member, target, filter="data")
+
+
+def main() -> None:
+    installed = install()
+    print(f"front-end files ready in {cdn_folder()} ({len(installed)} newly installed)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Parameter controls generated from the parameter models (label, unit, range, help text).
+
+Each input shows the field's description and allowed range, the single source of which is
+`sim.params`. A value outside the range is refused with the reason shown under the input;
+Reset applies the edited values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import solara
+
+from sim.params import Drivers, Environment, Firm, field_bounds
+from viz.session import Session
+
+ENVIRONMENT_GROUPS = {
+    "Technology and prices": [
+        "hardware_doubling_years",
+        "algorithmic_halving_months",
+        "compute_per_dollar",
+        "energy_per_compute",
+        "energy_cost_share",
+        "shock_step",
+        "compute_price_shock",
+        "energy_price_shock",
+        "shock_half_life",
+    ],
+    "LLM scaling (hidden ceiling)": ["llm_ceiling", "llm_scaling_exponent", "llm_anchor_quality"],
+    "World-model research": [
+        "wm_productivity",
+        "wm_returns",
+        "wm_spend_scale",
+        "wm_difficulty",
+        "wm_difficulty_belief",
+        "wm_hazard_rate",
+        "wm_hazard_exponent",
+        "spillover",
+        "follower_ease",
+        "wm_ceiling",
+        "wm_development_scale",
+    ],
+    "Market": [
+        "market_potential",
+        "adoption_midpoint_year",
+        "adoption_rate",
+        "quality_sensitivity",
+        "outside_quality",
+        "gross_margin",
+        "demand_noise",
+    ],
+    "Investors and finance": [
+        "revenue_multiple",
+        "confidence_speed",
+        "standing_weight",
+        "prospect_weight",
+        "retreat_penalty",
+    ],
+    "Beliefs and decisions": ["belief_learning_rate", "belief_noise", "planning_horizon_years", "decision_temperature"],
+    "Time": ["start_year", "steps"],
+}
+
+
+def label_for(model: type, name: str) -> str:
+    """'llm ceiling (quality)' style label."""
+    unit = (model.model_fields[name].json_schema_extra or {}).get("unit", "")
+    words = name.replace("_", " ")
+    return f"{words} ({unit})" if unit and unit != "-" else words
+
+
+def help_for(model: type, name: str) -> str:
+    """The field's description and its allowed range."""
+    lo, hi = field_bounds(model, name)
+    return f"{model.model_fields[name].description}. Allowed: {lo:g} to {hi:g}."
+
+
+@solara.component
+def ParameterInput(session: Session, path: str, model: type, name: str, on_change: Callable[[], None]):
+    """One numeric input with its help text and, if the value was refused, the reason."""
+    value = session.value(path)
+    error = session.errors.get(path)
+
+    def update(new_value):
+        if new_value is None:
+            return
+        session.set_value(path, new_value)
+        on_change()
+
+    with solara.Column(gap="0px", style={"min-width": "240px", "max-width": "320px"}):
+        if model.model_fields[name].annotation is int:
+            solara.InputInt(label_for(model, name), value=int(value), on_value=update, continuous_update=False)
+        else:
+            solara.InputFloat(label_for(model, name), value=float(value), on_value=update, continuous_update=False)
+        solara.Text(help_for(model, name), style={"font-size": "11px", "color": "#666"})
+        if error:
+            solara.Text(f"Refused: {error}", style={"font-size": "12px", "color": "#b00020"})
+
+
+@solara.component
+def ParameterPanel(session: Session, on_change: Callable[[], None]):
+    """Drivers, environment (by group) and one firm's traits, as editable inputs."""
+    group, set_group = solara.use_state(next(iter(ENVIRONMENT_GROUPS)))
+    firm_index, set_firm_index = solara.use_state(0)
+    firm_names = [f["name"] for f in session.draft["firms"]]
+    firm_index = min(firm_index, len(firm_names) - 1)
+
+    solara.Markdown(
+        "Edit values, then press **Reset** to rerun with them. "
+        + ("*This scenario has unapplied or applied edits.*" if session.is_edited() else "")
+    )
+    solara.Markdown("#### Drivers (0 switches a driver off)")
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        for name in Drivers.model_fields:
+            ParameterInput(session, f"drivers.{name}", Drivers, name, on_change)
+    solara.Markdown("#### Environment")
+    solara.Select("Group", value=group, values=list(ENVIRONMENT_GROUPS), on_value=set_group)
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        for name in ENVIRONMENT_GROUPS[group]:
+            ParameterInput(session, f"environment.{name}", Environment, name, on_change)
+    solara.Markdown("#### Firm traits")
+    solara.Select(
+        "Firm", value=firm_names[firm_index], values=firm_names, on_value=lambda n: set_firm_index(firm_names.index(n))
+    )
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        for name in Firm.model_fields:
+            if name != "name":
+                ParameterInput(session, f"firms.{firm_index}.{name}", Firm, name, on_change)
