@@ -213,7 +213,7 @@ def CompareView(session: Session, refresh):
         "parameters alone. Rows where the scenarios differ are highlighted."
     )
     solara.Select("Compare with", value=other if other in others else others[0], values=others, on_value=set_other)
-    solara.Button("Compare", on_click=run, color="primary")
+    solara.Button("Run comparison", on_click=run, color="primary")
     if error:
         solara.Error(error)
     if session.comparison is not None:

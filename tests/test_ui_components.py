@@ -1,0 +1,148 @@
+"""The UI without a browser: session state, chart specs, and the Solara page rendered in-process."""
+
+import io
+
+import ipyvuetify as v
+import numpy as np
+import pandas as pd
+import pytest
+
+solara = pytest.importorskip("solara")
+
+from sim.params import Environment  # noqa: E402
+from viz import charts  # noqa: E402
+from viz.controls import ENVIRONMENT_GROUPS, help_for, label_for  # noqa: E402
+from viz.session import EDITED, Session  # noqa: E402
+
+
+def test_choosing_a_scenario_loads_its_story_and_restarts():
+    session = Session()
+    for _ in range(3):
+        session.step()
+    session.choose("lecun_is_right")
+    assert session.quarter == 0
+    assert "LeCun" in session.base.story and session.draft["environment"]["llm_ceiling"] == 1.3
+
+
+def test_out_of_range_input_is_refused_with_the_reason():
+    session = Session()
+    message = session.set_value("firms.2.openness", 3.0)
+    assert message == "3.0 is out of range; allowed 0 to 1 (share)"
+    assert session.value("firms.2.openness") == 0.8  # the old value is kept
+    assert not session.reset() and "Fix the highlighted values" in session.message
+    assert session.set_value("firms.2.openness", 0.5) is None and session.reset()
+
+
+def test_cross_field_rule_is_explained():
+    session = Session()
+    message = session.set_value("environment.llm_ceiling", 0.5)
+    assert "must be at most 95% of llm_ceiling" in message
+
+
+def test_reset_applies_edits_and_the_seed():
+    session = Session(seed=7)
+    session.set_value("drivers.sunk_cost", 0.0)
+    assert session.is_edited()
+    session.reset(seed=8)
+    session.step()
+    table = session.firm_table()
+    assert (table.term_sunk_cost == 0).all() and session.model.seed == 8
+
+
+def test_same_seed_same_run_as_the_command_line():
+    from sim import AIRaceModel
+
+    session = Session(seed=5)
+    for _ in range(6):
+        session.step()
+    direct = AIRaceModel("baseline", rng=5, steps=6).run().firm_dataframe()
+    pd.testing.assert_frame_equal(session.firm_table().drop(columns="year"), direct, check_exact=True)
+
+
+def test_csv_export_parses_to_the_run():
+    session = Session()
+    for _ in range(4):
+        session.step()
+    table = pd.read_csv(io.BytesIO(session.csv()))
+    assert len(table) == 4 * 5 and {"firm", "quarter", "x", "term_sunk_cost"} <= set(table.columns)
+
+
+def test_uncertainty_bands_are_ordered_quantiles():
+    bands = Session().uncertainty(seeds=30)
+    table = bands.table
+    assert bands.seeds == 30 and len(table) == 6 * 40
+    ordered = table[["p5", "p25", "p50", "p75", "p95"]].to_numpy()
+    assert np.all(np.diff(ordered, axis=1) >= 0)
+
+
+def test_compare_with_the_edited_copy_highlights_what_differs():
+    session = Session()
+    session.set_value("drivers.sunk_cost", 0.0)
+    table = session.compare(EDITED, seeds=20)
+    row = table.set_index("measure").loc["LLM share of AI R&D spend"]
+    assert row["differs"] and row["difference (median)"] < 0
+    assert not table.set_index("measure").loc["Firms alive at the end", "differs"]
+    assert set(session.comparison_series.scenario) == {"baseline (edited)", "baseline (file)"}
+
+
+def test_sessions_are_independent():
+    first, second = Session(), Session()
+    first.step()
+    first.set_value("drivers.sunk_cost", 0.0)
+    assert second.quarter == 0 and second.value("drivers.sunk_cost") == 1.0
+
+
+def test_controls_cover_every_environment_field_once():
+    listed = [name for names in ENVIRONMENT_GROUPS.values() for name in names]
+    assert sorted(listed) == sorted(Environment.model_fields)
+    assert label_for(Environment, "llm_ceiling") == "llm ceiling (quality)"
+    assert "Allowed: 0.05 to 100" in help_for(Environment, "llm_ceiling")
+
+
+def test_breakthroughs_are_marked_on_the_charts():
+    session = Session()
+    session.choose("lecun_is_right")
+    while session.step():
+        pass
+    table = session.firm_table()
+    spec = charts.firm_chart(table, "x", list(table.firm.unique()))
+    rules = spec["layer"][1]["data"]["values"]
+    assert rules and all("breakthrough" in r["event"] for r in rules)
+    assert len(rules) == int(table.groupby("firm").wm_breakthrough.max().sum())
+
+
+def button(rc, text: str):
+    """The one button whose label is ``text`` (labels sit beside an icon)."""
+    matches = [w for w in rc.find(v.Btn).widgets if text in w.children]
+    assert len(matches) == 1, f"{len(matches)} buttons labelled {text!r}"
+    return matches[0]
+
+
+def test_page_renders_steps_and_resets_in_process():
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    button(rc, "Step").click()
+    button(rc, "Step").click()
+    rc.find(children=["Quarter 2 of 40 (2025Q2)"]).assert_single()
+    button(rc, "Reset").click()
+    rc.find(children=["Quarter 0 of 40"]).assert_single()
+    rc.close()
+
+
+def test_page_views_render_in_process():
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    toggle = rc.find(v.BtnToggle).widget
+    toggle.v_model = "Parameters"  # Vuetify 3 button groups hold the value
+    labels = {w.label for w in rc.find(v.TextField).widgets}
+    assert "sunk cost" in labels and "llm ceiling (quality)" not in labels  # drivers and one group
+    assert "hardware doubling years (years)" in labels and "openness (share)" in labels
+    for view, action in (("Uncertainty", "Run 100 seeds"), ("Compare", "Run comparison"), ("Explain", "Explain this scenario")):
+        toggle.v_model = view
+        button(rc, action)
+    toggle.v_model = "Explain"
+    button(rc, "Explain this scenario").click()
+    rc.find(children=["Refused"]).assert_empty()
+    rc.close()
