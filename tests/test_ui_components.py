@@ -139,7 +139,15 @@ def test_page_views_render_in_process():
     labels = {w.label for w in rc.find(v.TextField).widgets}
     assert "sunk cost" in labels and "llm ceiling (quality)" not in labels  # drivers and one group
     assert "hardware doubling years (years)" in labels and "openness (share)" in labels
-    for view, action in (("Uncertainty", "Run 100 seeds"), ("Compare", "Run comparison"), ("Explain", "Explain this scenario")):
+    sunk = next(w for w in rc.find(v.TextField).widgets if w.label == "sunk cost")
+    sunk.v_model = "20"
+    sunk.fire_event("focusout", None)
+    rc.find(children=["Refused: 20.0 is out of range; allowed 0 to 10"]).assert_single()
+    for view, action in (
+        ("Uncertainty", "Run 100 seeds"),
+        ("Compare", "Run comparison"),
+        ("Explain", "Explain this scenario"),
+    ):
         toggle.v_model = view
         button(rc, action)
     toggle.v_model = "Explain"

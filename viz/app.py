@@ -84,13 +84,13 @@ def Page():
             if view == "Run":
                 RunView(session, version)
             elif view == "Parameters":
-                ParameterPanel(session, refresh)
+                ParameterPanel(session, refresh, version)
             elif view == "Uncertainty":
-                UncertaintyView(session, refresh)
+                UncertaintyView(session, refresh, version)
             elif view == "Compare":
-                CompareView(session, refresh)
+                CompareView(session, refresh, version)
             else:
-                ExplainView(session)
+                ExplainView(session, version)
 
 
 @solara.component
@@ -163,7 +163,7 @@ def RunView(session: Session, version: int):
 
 
 @solara.component
-def UncertaintyView(session: Session, refresh):
+def UncertaintyView(session: Session, refresh, version: int):
     """The current settings over many seeds: medians and 50%/90% bands."""
     error, set_error = solara.use_state("")
     seconds, set_seconds = solara.use_state(0.0)
@@ -193,7 +193,7 @@ def UncertaintyView(session: Session, refresh):
 
 
 @solara.component
-def CompareView(session: Session, refresh):
+def CompareView(session: Session, refresh, version: int):
     """Two scenarios, or this one against its edited copy, on the same seeds."""
     others = [EDITED] + [n for n in session.scenarios() if n != session.scenario_name]
     other, set_other = solara.use_state(others[0])
@@ -247,7 +247,7 @@ def _fmt(value) -> str:
 
 
 @solara.component
-def ExplainView(session: Session):
+def ExplainView(session: Session, version: int):
     """Which driver holds each firm on the LLM path, over the whole run and many seeds."""
     from sim.explain import term_summary
 

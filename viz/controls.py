@@ -75,8 +75,11 @@ def help_for(model: type, name: str) -> str:
 
 
 @solara.component
-def ParameterInput(session: Session, path: str, model: type, name: str, on_change: Callable[[], None]):
-    """One numeric input with its help text and, if the value was refused, the reason."""
+def ParameterInput(session: Session, path: str, model: type, name: str, on_change: Callable[[], None], version: int):
+    """One numeric input with its help text and, if the value was refused, the reason.
+
+    ``version`` changes whenever the session changes, so the input redraws with it.
+    """
     value = session.value(path)
     error = session.errors.get(path)
 
@@ -97,7 +100,7 @@ def ParameterInput(session: Session, path: str, model: type, name: str, on_chang
 
 
 @solara.component
-def ParameterPanel(session: Session, on_change: Callable[[], None]):
+def ParameterPanel(session: Session, on_change: Callable[[], None], version: int):
     """Drivers, environment (by group) and one firm's traits, as editable inputs."""
     group, set_group = solara.use_state(next(iter(ENVIRONMENT_GROUPS)))
     firm_index, set_firm_index = solara.use_state(0)
@@ -111,12 +114,12 @@ def ParameterPanel(session: Session, on_change: Callable[[], None]):
     solara.Markdown("#### Drivers (0 switches a driver off)")
     with solara.Row(style={"flex-wrap": "wrap"}):
         for name in Drivers.model_fields:
-            ParameterInput(session, f"drivers.{name}", Drivers, name, on_change)
+            ParameterInput(session, f"drivers.{name}", Drivers, name, on_change, version)
     solara.Markdown("#### Environment")
     solara.Select("Group", value=group, values=list(ENVIRONMENT_GROUPS), on_value=set_group)
     with solara.Row(style={"flex-wrap": "wrap"}):
         for name in ENVIRONMENT_GROUPS[group]:
-            ParameterInput(session, f"environment.{name}", Environment, name, on_change)
+            ParameterInput(session, f"environment.{name}", Environment, name, on_change, version)
     solara.Markdown("#### Firm traits")
     solara.Select(
         "Firm", value=firm_names[firm_index], values=firm_names, on_value=lambda n: set_firm_index(firm_names.index(n))
@@ -124,4 +127,4 @@ def ParameterPanel(session: Session, on_change: Callable[[], None]):
     with solara.Row(style={"flex-wrap": "wrap"}):
         for name in Firm.model_fields:
             if name != "name":
-                ParameterInput(session, f"firms.{firm_index}.{name}", Firm, name, on_change)
+                ParameterInput(session, f"firms.{firm_index}.{name}", Firm, name, on_change, version)

@@ -1,0 +1,187 @@
+"""The UI in headless Chromium: what a student sees and does.
+
+Needs Debian's chromium (.ci/run installs it) and the UI's front-end files (make installs
+them). The server runs on 127.0.0.1 with no internet: every asset must come from the
+local installation.
+"""
+
+import csv
+import io
+
+import pytest
+
+pytest.importorskip("solara")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from viz.browser import FAILED_ASSET, chromium_path, launch, serve  # noqa: E402
+
+pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (.ci/run installs it)")
+WAIT = 30_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("ui") / "server.log"
+    with serve(log) as url:
+        yield url, log
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+def open_page(browser, url):
+    """A fresh browser context (a new student) on the app, with its problems recorded."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
+    page.on("requestfailed", lambda request: page.problems.append(f"failed: {request.url}"))
+    page.on("response", lambda r: page.problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
+    page.goto(url)
+    page.get_by_text("Quarter 0 of 40").wait_for(timeout=60_000)
+    return page
+
+
+@pytest.fixture
+def page(browser, server):
+    page = open_page(browser, server[0])
+    yield page
+    page.context.close()
+
+
+def drawn(page, title=None) -> list[str]:
+    """When each chart (or the chart with this title) last finished drawing."""
+    selector = "div.aisim-chart" + (f"[data-title='{title}']" if title else "") + " [data-drawn]"
+    return page.eval_on_selector_all(selector, "nodes => nodes.map(n => n.dataset.drawn)")
+
+
+def choose(page, label, option):
+    """Pick an option of a Vuetify select."""
+    page.get_by_label(label).locator("xpath=ancestor::div[contains(@class,'v-field')][1]").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def step(page, times=1):
+    for _ in range(times):
+        page.get_by_role("button", name="Step").click()
+
+
+def test_page_loads_with_no_errors_and_no_failed_assets(page, server):
+    step(page)
+    page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+    page.wait_for_function("() => document.querySelectorAll('div.aisim-chart [data-drawn]').length >= 7", timeout=WAIT)
+    assert page.problems == []
+    assert FAILED_ASSET not in server[1].read_text()
+
+
+def test_choosing_a_scenario_shows_its_story(page):
+    choose(page, "Scenario", "lecun_is_right")
+    page.get_by_text("LeCun argues that LLMs are a dead end").wait_for(timeout=WAIT)
+    page.get_by_text("LeCun is right: LLMs hit a ceiling").first.wait_for(timeout=WAIT)
+
+
+def test_step_and_play_advance_the_model_and_redraw_the_charts(page):
+    step(page)
+    page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+    page.wait_for_function("() => document.querySelectorAll('div.aisim-chart [data-drawn]').length >= 7", timeout=WAIT)
+    before = drawn(page, "Market share")
+    step(page)
+    page.get_by_text("Quarter 2 of 40").wait_for(timeout=WAIT)
+    market_share = "div.aisim-chart[data-title='Market share'] [data-drawn]"
+    page.wait_for_function(
+        "([selector, old]) => document.querySelector(selector).dataset.drawn != old",
+        arg=[market_share, before[0]],
+        timeout=WAIT,
+    )
+    page.get_by_role("button", name="Play").click()
+    page.get_by_text("Quarter 6 of 40").wait_for(timeout=WAIT)
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for(timeout=WAIT)
+
+
+def test_changing_a_control_and_reset_change_the_run(page):
+    page.get_by_role("button", name="Parameters").click()
+    field = page.get_by_label("sunk cost", exact=True)
+    field.fill("20")
+    field.press("Enter")
+    page.get_by_text("Refused: 20.0 is out of range; allowed 0 to 10").wait_for(timeout=WAIT)
+    field.fill("0")
+    field.press("Enter")
+    page.get_by_text("Refused:").wait_for(state="detached", timeout=WAIT)
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Run", exact=True).click()
+    step(page, 2)
+    page.get_by_text("Quarter 2 of 40").wait_for(timeout=WAIT)
+    rows = download_csv(page)
+    assert {float(r["term_sunk_cost"]) for r in rows} == {0.0}
+
+
+def download_csv(page) -> list[dict]:
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    return list(csv.DictReader(io.StringIO(open(download.value.path()).read())))
+
+
+def test_export_downloads_a_csv_with_the_run(page):
+    step(page, 3)
+    page.get_by_text("Quarter 3 of 40").wait_for(timeout=WAIT)
+    rows = download_csv(page)
+    assert len(rows) == 3 * 5
+    assert {r["quarter"] for r in rows} == {"2025Q1", "2025Q2", "2025Q3"}
+    assert float(rows[0]["term_sunk_cost"]) > 0
+
+
+def test_uncertainty_view_draws_its_bands(page):
+    page.get_by_role("button", name="Uncertainty").click()
+    page.get_by_role("button", name="Run 100 seeds").click()
+    page.get_by_text("100 runs in").wait_for(timeout=WAIT)
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"div.aisim-chart[data-title*='LLM share'] [data-drawn]\").length >= 1",
+        timeout=WAIT,
+    )
+    areas = page.locator("div.aisim-chart[data-title*='LLM share'] path[aria-roledescription='area mark']")
+    assert areas.count() >= 2  # the 90% and the 50% band
+
+
+def test_compare_view_draws_both_scenarios(page):
+    page.get_by_role("button", name="Compare").click()
+    choose(page, "Compare with", "lecun_is_right")
+    page.get_by_role("button", name="Run comparison").click()
+    page.locator("tr.differs").first.wait_for(timeout=WAIT)
+    header = page.locator("thead").inner_text()
+    assert "baseline" in header and "lecun_is_right" in header
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"div.aisim-chart[data-title*='Best LLM quality'] [data-drawn]\").length",
+        timeout=WAIT,
+    )
+    legend = page.locator("div.aisim-chart[data-title*='Best LLM quality']").inner_text()
+    assert "baseline" in legend and "lecun_is_right" in legend
+
+
+def test_explain_view_draws_the_attribution(page):
+    page.get_by_role("button", name="Explain", exact=True).click()
+    page.get_by_role("button", name="Explain this scenario").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"div.aisim-chart[data-title='Attribution'] [data-drawn]\").length",
+        timeout=WAIT,
+    )
+
+
+def test_a_second_browser_context_starts_fresh(browser, server):
+    first = open_page(browser, server[0])
+    second = None
+    try:
+        step(first, 3)
+        first.get_by_text("Quarter 3 of 40").wait_for(timeout=WAIT)
+        second = open_page(browser, server[0])
+        second.get_by_text("Quarter 0 of 40").wait_for(timeout=WAIT)
+        first.get_by_text("Quarter 3 of 40").wait_for(timeout=WAIT)
+    finally:
+        first.context.close()
+        if second is not None:
+            second.context.close()

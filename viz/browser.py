@@ -1,0 +1,79 @@
+"""Serving the UI and driving it in headless Chromium: for browser tests, benchmarks and screenshots.
+
+Uses Debian's Chromium (``apt-get install chromium``) through Playwright; never
+``playwright install``, which downloads a browser and fails without internet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+FAILED_ASSET = "Could not load URL"
+"""What Solara's server logs for every front-end file it could not serve."""
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium, if installed."""
+    return shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+def launch(playwright):
+    """A headless Chromium browser."""
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(log: Path, port: int | None = None, timeout: float = 90.0) -> Iterator[str]:
+    """Run the UI server on 127.0.0.1 until the block ends; yields its URL. Output goes to ``log``."""
+    port = port or free_port()
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "viz", "--port", str(port)], stdout=output, stderr=subprocess.STDOUT, env=env
+        )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"UI server exited: {log.read_text()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(url + "readyz", timeout=2) as answer:
+                        if b'"ok"' in answer.read():
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("UI server did not become ready")
+                time.sleep(0.2)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
