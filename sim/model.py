@@ -79,19 +79,23 @@ class AIRaceModel(mesa.Model):
 
     def firm_dataframe(self) -> pd.DataFrame:
         """One row per quarter and firm with every state variable and driver term."""
-        return firm_table(stack_history(self.history), self.params.firm_names)
+        return firm_table(self._stacked(), self.params.firm_names)
 
     def market_dataframe(self) -> pd.DataFrame:
         """One row per quarter with the market-wide totals."""
-        return market_table(stack_history(self.history))
+        return market_table(self._stacked())
 
     def firm_summary(self) -> pd.DataFrame:
         """Per-firm summary measures: pivot step, breakthrough, spend in the big muddy, finals."""
-        return firm_summary(stack_history(self.history), self.params.firm_names)
+        return firm_summary(self._stacked(), self.params.firm_names)
 
     def summary(self) -> dict[str, float]:
         """Per-run summary measures: first breakthrough, total big-muddy spend, LLM share, ..."""
-        return run_summary(stack_history(self.history))
+        return run_summary(self._stacked())
+
+    def _stacked(self) -> ArrayBag:
+        # One snapshot of the history: another thread (the UI's Play loop) may be stepping.
+        return stack_history(list(self.history))
 
 
 def _market_reader(name: str):

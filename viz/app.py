@@ -7,6 +7,7 @@ two students never see each other's runs.
 
 from __future__ import annotations
 
+import json
 import textwrap
 import threading
 import time
@@ -23,8 +24,8 @@ VIEWS = ["Run", "Parameters", "Uncertainty", "Compare", "Explain"]
 
 
 def Chart(spec: dict, title: str, version: int = 0):
-    """A chart element (see viz.vega)."""
-    return VegaChart.element(spec=spec, title=title, version=version)
+    """A chart element (see viz.vega); ``title`` names it for export and tests."""
+    return VegaChart.element(spec=json.dumps(spec, separators=(",", ":")), title=title, version=version)
 
 
 @solara.component
@@ -35,18 +36,23 @@ def Page():
     speed, set_speed = solara.use_state(5)
     view, set_view = solara.use_state("Run")
     lock = solara.use_memo(threading.Lock, [])
+    rendered = solara.use_memo(threading.Event, [])
+    solara.use_effect(rendered.set, [version])  # effects run once a render is complete
 
     def refresh():
         set_version(lambda v: v + 1)
 
     def play_loop():
+        """Step at the chosen speed, never faster than the page can be redrawn."""
         if not playing:
             return
         while session.model.running:
             started = time.perf_counter()
+            rendered.clear()
             with lock:
                 session.step()
             refresh()
+            rendered.wait(timeout=2.0)
             time.sleep(max(0.0, 1.0 / speed - (time.perf_counter() - started)))
         set_playing(False)
 

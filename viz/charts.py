@@ -69,7 +69,7 @@ def firm_chart(table: pd.DataFrame, which: str, firms: list[str], domain=None) -
     else:
         frame = table[["year", "firm", which]].rename(columns={which: "value"}).assign(path="LLM")
     lines = {
-        "data": {"values": _records(frame)},
+        "data": {"name": "lines", "values": _records(frame)},
         "mark": {"type": "line", "strokeWidth": 1.8},
         "encoding": {
             "x": _x(domain),
@@ -97,7 +97,7 @@ def _paths(table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
 
 def _rules(events: list[dict], color: dict, domain) -> dict:
     return {
-        "data": {"values": events},
+        "data": {"name": "events", "values": events},
         "mark": {"type": "rule", "strokeDash": [4, 3], "strokeWidth": 1.5},
         "encoding": {"x": _x(domain), "color": color, "tooltip": [{"field": "event"}]},
     }
@@ -111,12 +111,12 @@ def market_chart(market: pd.DataFrame, which: str, start_year: int, events: list
     if not market.empty:
         frame = pd.DataFrame({"year": start_year + market.step / 4.0, "value": market[which]})
     line = {
-        "data": {"values": _records(frame)},
+        "data": {"name": "lines", "values": _records(frame)},
         "mark": {"type": "line", "color": "#555"},
         "encoding": {"x": _x(domain), "y": {"field": "value", "type": "quantitative", "title": unit}},
     }
     rules = {
-        "data": {"values": events},
+        "data": {"name": "events", "values": events},
         "mark": {"type": "rule", "strokeDash": [4, 3], "color": "#999"},
         "encoding": {"x": _x(domain), "tooltip": [{"field": "event"}]},
     }
@@ -133,7 +133,7 @@ def drivers_chart(terms: dict[str, float], firm: str, quarter: str) -> dict:
     ]
     spec.update(
         {
-            "data": {"values": values},
+            "data": {"name": "terms", "values": values},
             "mark": {"type": "bar"},
             "encoding": {
                 "y": {"field": "term", "type": "nominal", "sort": None, "title": None},
@@ -156,7 +156,7 @@ def band_chart(bands: pd.DataFrame, series: str, title: str, seeds: int) -> dict
     frame = bands[bands.series == series]
     spec = _base(f"{title} ({seeds} seeds)")
     x = _x(None)
-    spec["data"] = {"values": _records(frame)}
+    spec["data"] = {"name": "bands", "values": _records(frame)}
     spec["layer"] = [
         {
             "mark": {"type": "area", "opacity": 0.18, "color": "#1f77b4"},
@@ -180,7 +180,7 @@ def compare_chart(series: pd.DataFrame, name: str, title: str) -> dict:
     frame = series[series.series == name]
     spec.update(
         {
-            "data": {"values": _records(frame)},
+            "data": {"name": "medians", "values": _records(frame)},
             "mark": {"type": "line", "strokeWidth": 2},
             "encoding": {
                 "x": _x(None),
@@ -198,7 +198,7 @@ def attribution_chart(summary: pd.DataFrame) -> dict:
     spec = _base("Mean effect of each term on the target share of LLM spending (share points)", 110, 170)
     spec.update(
         {
-            "data": {"values": _records(frame)},
+            "data": {"name": "terms", "values": _records(frame)},
             "mark": {"type": "bar"},
             "encoding": {
                 "column": {"field": "firm", "type": "nominal", "title": None, "sort": None},

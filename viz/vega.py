@@ -1,8 +1,11 @@
 """A Vega-Lite chart widget that redraws at once when its spec changes.
 
-Solara's own Vega-Lite widget waits 100 ms before each redraw; at five steps a second that
-is half the time between steps. This one redraws as soon as the spec arrives, and keeps
-Vega-Embed's menu for saving each chart as SVG or PNG.
+Solara's own Vega-Lite widget waits 100 ms before each redraw and rebuilds the chart every
+time; at five steps a second that is most of the time between steps. This one redraws as
+soon as the spec arrives and, when only the data changed, swaps the data into the existing
+view instead of rebuilding it. The spec travels as a JSON string, which the UI framework
+passes through without walking every data point. Vega-Embed's menu saves each chart as SVG
+or PNG.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import traitlets
 
 
 class VegaChart(ipyvue.VueTemplate):
-    """A chart from a Vega-Lite spec (a plain dict)."""
+    """A chart from a Vega-Lite spec, given as JSON text (see `viz.app.Chart`)."""
 
     template_file = str(Path(__file__).with_name("vega.vue"))
-    spec = traitlets.Dict().tag(sync=True)
+    spec = traitlets.Unicode("{}").tag(sync=True)
     title = traitlets.Unicode("chart").tag(sync=True)
     version = traitlets.Int(0).tag(sync=True)
     cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)

@@ -1,0 +1,78 @@
+"""The browser UI's responsiveness, measured in headless Chromium.
+
+- time from a Step click until every chart on the Run view has redrawn with the new
+  quarter (median over 30 steps; goal < 200 ms at 5 firms)
+- quarters per second reached in Play at the top speed setting (goal >= 5), on a
+  200-quarter run so that the run does not end while it is measured
+
+The times include Playwright's round trips, so they are upper bounds of what a user sees.
+Run: `.venv/bin/python bench/ui_latency.py`
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from viz.browser import launch, serve
+
+CHARTS = "div.aisim-chart [data-version]"
+REDRAWN = "([selector, v]) => [...document.querySelectorAll(selector)].every(e => Number(e.dataset.version) > v)"
+STEPS = 30
+
+
+def quarter(page) -> int:
+    text = page.get_by_text(re.compile(r"^Quarter \d+ of")).inner_text()
+    return int(text.split()[1])
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder, serve(Path(folder) / "server.log") as url, sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(url)
+        page.get_by_text("Quarter 0 of 40").wait_for(timeout=60_000)
+        step = page.get_by_role("button", name="Step")
+        step.click()
+        page.wait_for_function(f"() => document.querySelectorAll('{CHARTS}').length >= 8", timeout=30_000)
+        latencies = []
+        for _ in range(STEPS):
+            version = max(int(v) for v in page.eval_on_selector_all(CHARTS, "n => n.map(e => e.dataset.version)"))
+            start = time.perf_counter()
+            step.click()
+            page.wait_for_function(REDRAWN, arg=[CHARTS, version], timeout=30_000)
+            latencies.append((time.perf_counter() - start) * 1000)
+        page.get_by_role("button", name="Parameters").click()
+        page.get_by_label("Group").locator("xpath=ancestor::div[contains(@class,'v-field')][1]").click()
+        page.get_by_role("option", name="Time", exact=True).click()
+        steps = page.get_by_label("steps (quarters)", exact=True)
+        steps.fill("200")
+        steps.press("Enter")
+        page.get_by_role("button", name="Reset").click()
+        page.get_by_text("Quarter 0 of 200").wait_for(timeout=30_000)
+        page.get_by_role("button", name="Run", exact=True).click()
+        slider = page.get_by_role("slider")
+        slider.focus()
+        slider.press("End")  # top speed: 20 quarters per second requested
+        page.get_by_role("button", name="Play").click()
+        while quarter(page) < 2:  # the loop is running
+            time.sleep(0.05)
+        started, first = time.perf_counter(), quarter(page)
+        time.sleep(3.0)
+        elapsed, last = time.perf_counter() - started, quarter(page)
+        page.get_by_role("button", name="Pause").click()
+        browser.close()
+    print(
+        f"step_to_redraw_ms_median: {statistics.median(latencies):.0f}  (goal < 200; {STEPS} steps, 5 firms, 8 charts)"
+    )
+    print(f"step_to_redraw_ms_p90: {statistics.quantiles(latencies, n=10)[-1]:.0f}")
+    print(f"play_quarters_per_second: {(last - first) / elapsed:.1f}  (goal >= 5; top speed setting 20)")
+
+
+if __name__ == "__main__":
+    main()
