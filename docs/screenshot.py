@@ -1,0 +1,42 @@
+"""Refresh the README's screenshot of the UI: `.venv/bin/python docs/screenshot.py`.
+
+Serves the UI, runs the LeCun-is-right scenario for 36 quarters (seed 42) so that charts,
+breakthrough markers and the 'Why?' panel show, and saves docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from viz.browser import launch, serve
+
+OUTPUT = Path(__file__).resolve().parent / "screenshot.png"
+QUARTERS = 36
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder, serve(Path(folder) / "server.log") as url, sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(viewport={"width": 1600, "height": 1250})
+        page.goto(url)
+        page.get_by_text("Quarter 0 of 40").wait_for(timeout=60_000)
+        page.get_by_label("Scenario").locator("xpath=ancestor::div[contains(@class,'v-field')][1]").click()
+        page.get_by_role("option", name="lecun_is_right", exact=True).click()
+        page.get_by_text("LeCun argues").wait_for(timeout=30_000)
+        for _ in range(QUARTERS):
+            page.get_by_role("button", name="Step").click()
+        page.get_by_text(f"Quarter {QUARTERS} of 40").wait_for(timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelectorAll('div.aisim-chart [data-drawn]').length >= 8", timeout=30_000
+        )
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(OUTPUT), full_page=False)
+        browser.close()
+    print(f"wrote {OUTPUT}")
+
+
+if __name__ == "__main__":
+    main()
