@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from viz.browser import launch, serve
+from viz.browser import choose, launch, open_app, serve
 
 CHARTS = "div.aisim-chart [data-version]"
 REDRAWN = "([selector, v]) => [...document.querySelectorAll(selector)].every(e => Number(e.dataset.version) > v)"
@@ -34,9 +34,7 @@ def quarter(page) -> int:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder, serve(Path(folder) / "server.log") as url, sync_playwright() as pw:
         browser = launch(pw)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        page.goto(url)
-        page.get_by_text("Quarter 0 of 40").wait_for(timeout=60_000)
+        page = open_app(browser, url)
         step = page.get_by_role("button", name="Step")
         step.click()
         page.wait_for_function(f"() => document.querySelectorAll('{CHARTS}').length >= 8", timeout=30_000)
@@ -48,8 +46,7 @@ def main() -> None:
             page.wait_for_function(REDRAWN, arg=[CHARTS, version], timeout=30_000)
             latencies.append((time.perf_counter() - start) * 1000)
         page.get_by_role("button", name="Parameters").click()
-        page.get_by_label("Group").locator("xpath=ancestor::div[contains(@class,'v-field')][1]").click()
-        page.get_by_role("option", name="Time", exact=True).click()
+        choose(page, "Group", "Time")
         steps = page.get_by_label("steps (quarters)", exact=True)
         steps.fill("200")
         steps.press("Enter")

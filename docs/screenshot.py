@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from viz.browser import launch, serve
+from viz.browser import choose, launch, open_app, serve
 
 OUTPUT = Path(__file__).resolve().parent / "screenshot.png"
 QUARTERS = 36
@@ -20,11 +20,8 @@ QUARTERS = 36
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder, serve(Path(folder) / "server.log") as url, sync_playwright() as pw:
         browser = launch(pw)
-        page = browser.new_page(viewport={"width": 1600, "height": 1250})
-        page.goto(url)
-        page.get_by_text("Quarter 0 of 40").wait_for(timeout=60_000)
-        page.get_by_label("Scenario").locator("xpath=ancestor::div[contains(@class,'v-field')][1]").click()
-        page.get_by_role("option", name="lecun_is_right", exact=True).click()
+        page = open_app(browser, url, width=1600, height=1250)
+        choose(page, "Scenario", "lecun_is_right")
         page.get_by_text("LeCun argues").wait_for(timeout=30_000)
         for _ in range(QUARTERS):
             page.get_by_role("button", name="Step").click()

@@ -77,3 +77,23 @@ def serve(log: Path, port: int | None = None, timeout: float = 90.0) -> Iterator
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def open_app(browser, url: str, width: int = 1500, height: int = 1100, watch=None):
+    """A new browser context (a new user) on the app, once the page is ready.
+
+    ``watch(page)`` is called before the page loads, to attach event handlers.
+    """
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    page = context.new_page()
+    if watch is not None:
+        watch(page)
+    page.goto(url)
+    page.get_by_text("Quarter 0 of").wait_for(timeout=60_000)
+    return page
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick an option of one of the UI's drop-down selects."""
+    page.get_by_label(label).locator("xpath=ancestor::div[contains(@class,'v-field')][1]").click()
+    page.get_by_role("option", name=option, exact=True).click()
