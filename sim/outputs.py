@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from sim.arrays import ArrayBag
+from sim.mechanisms import firm_any, firm_sum
 from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
 
 PIVOT_THRESHOLD = 0.5
@@ -127,17 +128,18 @@ def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
     """
     firms = firm_summary_arrays(stacked)
     steps = stacked.x.shape[0]
-    llm, wm = _firm_total(firms.llm_spend), _firm_total(firms.wm_spend)
+    llm, wm = firm_sum(firms.llm_spend), firm_sum(firms.wm_spend)
+    big_muddy = firm_sum(firms.big_muddy_spend)
     first_breakthrough = _earliest(firms.breakthrough_step)
     return ArrayBag(
         first_breakthrough_step=first_breakthrough,
         first_pivot_step=_earliest(firms.pivot_step),
         mean_pivot_step=np.mean(np.where(np.isnan(firms.pivot_step), steps, firms.pivot_step), axis=-1, keepdims=True),
-        big_muddy_spend=_firm_total(firms.big_muddy_spend),
+        big_muddy_spend=big_muddy,
         total_llm_spend=llm,
         total_wm_spend=wm,
         llm_spend_share=llm / np.maximum(llm + wm, 1e-12),
-        big_muddy_share=_firm_total(firms.big_muddy_spend) / np.maximum(llm, 1e-12),
+        big_muddy_share=big_muddy / np.maximum(llm, 1e-12),
         llm_focused_share_change=_llm_focused_share_change(stacked, first_breakthrough),
         compute_bought=time_sum(stacked.total_compute_bought),
         final_hhi=stacked.hhi[-1],
@@ -145,10 +147,6 @@ def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
         firms_alive=stacked.firms_alive[-1],
         total_energy=time_sum(stacked.energy_use),
     )
-
-
-def _firm_total(values: np.ndarray) -> np.ndarray:
-    return np.sum(values, axis=-1, keepdims=True)
 
 
 def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray) -> np.ndarray:
@@ -171,12 +169,12 @@ def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray)
         & (when(stacked.x, start) >= PIVOT_THRESHOLD)
         & ~when(stacked.wm_breakthrough, start)
     )
-    focused_share = _firm_total(np.where(focused, stacked.market_share, 0.0))  # (T,) + batch + (1,)
+    focused_share = firm_sum(np.where(focused, stacked.market_share, 0.0))  # (T,) + batch + (1,)
     after = np.arange(steps).reshape((steps,) + (1,) * (focused_share.ndim - 1))
     window = (after > start) & (after <= start + AFTERMATH_QUARTERS)
     quarters = window.sum(axis=0)
     moved = time_sum(np.where(window, focused_share - when(focused_share, start), 0.0)) / np.maximum(quarters, 1)
-    undefined = np.isnan(first_breakthrough) | ~focused.any(axis=-1, keepdims=True) | (quarters == 0)
+    undefined = np.isnan(first_breakthrough) | ~firm_any(focused) | (quarters == 0)
     return np.where(undefined, np.nan, moved)
 
 
