@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.ensemble import run_seeds
 from sim.mechanisms import sigmoid
-from sim.outputs import firm_summary_arrays, run_summary_arrays
+from sim.outputs import firm_summary_arrays, never_as_end, run_summary_arrays
 from sim.params import Scenario
 from sim.scenarios import load_scenario
 from sim.variables import DRIVER_TERMS
@@ -96,9 +96,7 @@ def _outcomes(scenario: Scenario, seeds: Sequence[int]) -> dict[str, np.ndarray]
     runs, firms = run_summary_arrays(history), firm_summary_arrays(history)
     steps = history.x.shape[0]
     values = {name: runs[name][:, 0] for name in OUTCOMES}
-    values["first_breakthrough_step"] = np.where(
-        np.isnan(values["first_breakthrough_step"]), steps, values["first_breakthrough_step"]
-    )
+    values["first_breakthrough_step"] = never_as_end(values["first_breakthrough_step"], steps)
     for i, firm in enumerate(f.name for f in scenario.firms):
         values[f"final_share[{firm}]"] = firms.final_share[:, i]
     return values

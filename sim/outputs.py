@@ -94,6 +94,11 @@ def time_sum(values: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(values, 0, -1)).sum(axis=-1)
 
 
+def never_as_end(values: np.ndarray, steps: int) -> np.ndarray:
+    """A step measure with 'never' (NaN) counted as the end of the run, for averages and differences."""
+    return np.where(np.isnan(values), steps, values)
+
+
 def first_step_where(condition: np.ndarray) -> np.ndarray:
     """Index of the first True along the time axis (axis 0), NaN where there is none."""
     hit = condition.any(axis=0)
@@ -134,7 +139,7 @@ def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
     return ArrayBag(
         first_breakthrough_step=first_breakthrough,
         first_pivot_step=_earliest(firms.pivot_step),
-        mean_pivot_step=np.mean(np.where(np.isnan(firms.pivot_step), steps, firms.pivot_step), axis=-1, keepdims=True),
+        mean_pivot_step=np.mean(never_as_end(firms.pivot_step, steps), axis=-1, keepdims=True),
         big_muddy_spend=big_muddy,
         total_llm_spend=llm,
         total_wm_spend=wm,

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from sim.outputs import never_as_end
 from sim.params import ParameterError, validate_scenario
 from sim.sweep_spec import load_spec, runs_for_sets, spec_from_data
 from sim.sweeps import run_plan
@@ -124,6 +125,6 @@ def model_sensitivity(
     for measure in spec_model.outputs.measures:
         values = runs[measure].to_numpy(dtype=float)
         if measure.endswith("_step"):
-            values = np.where(np.isnan(values), steps, values)
+            values = never_as_end(values, steps)
         outcomes[measure] = pd.Series(values).groupby(runs.set_id.to_numpy()).mean().to_numpy()
     return analyse(method, names, points, outcomes, spec_model.sampler_seed)

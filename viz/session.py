@@ -19,7 +19,7 @@ from sim import AIRaceModel, ParameterError, Scenario, load_scenario, scenario_n
 from sim.ensemble import run_seeds
 from sim.explain import TERMS
 from sim.noise import fresh_seed
-from sim.outputs import run_summary_arrays
+from sim.outputs import never_as_end, run_summary_arrays
 from sim.params import Drivers, Environment, Firm, format_validation_error, validate_scenario
 
 GROUPS = {"environment": Environment, "drivers": Drivers}
@@ -219,7 +219,8 @@ class Session:
                 median = np.median(history[name][..., 0], axis=1)
                 series.append(pd.DataFrame({"year": years, "series": name, "scenario": label, "median": median}))
         for measure, title in COMPARE_MEASURES.items():
-            a, b = (self._never_as_end(runs[label][measure][:, 0], mine) for label in (label_a, label_b))
+            steps = mine.environment.steps
+            a, b = (never_as_end(runs[label][measure][:, 0], steps) for label in (label_a, label_b))
             difference = a - b
             rows.append(
                 {
@@ -234,7 +235,3 @@ class Session:
         self.comparison = pd.DataFrame(rows)
         self.comparison_series = pd.concat(series, ignore_index=True)
         return self.comparison
-
-    @staticmethod
-    def _never_as_end(values: np.ndarray, scenario: Scenario) -> np.ndarray:
-        return np.where(np.isnan(values), scenario.environment.steps, values)
