@@ -22,7 +22,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,33 +199,26 @@ def run_sweep(
     started = time.perf_counter()
     spec, base = _load(spec)
     plan = plan_runs(spec)
-    chunk_size = spec.outputs.chunk_size
-    chunk_count = -(-len(plan) // chunk_size)
+    chunk_count = _chunk_count(plan, spec)
     out = Path(out) if out is not None else None
     client = connect(scheduler) if scheduler is not None else None
     done = _prepare_folder(out, spec, plan, chunk_count, resume) if out is not None else set()
     todo = [i for i in range(chunk_count) if i not in done]
-    tasks = _chunk_tasks(plan, base, spec, todo)
     kept: list[pd.DataFrame] = []
     failed = 0
-    bar = _progress_bar(len(plan), sum(_chunk_runs(i, chunk_size, len(plan)) for i in done), progress)
-    try:
-        for result in _execute(tasks, workers, client):
-            if out is not None:
-                _write_chunk(out, result)
-            if keep:
-                kept.append(result.runs)
-            failed += result.failed
-            bar.update(len(result.runs))
-    finally:
-        bar.close()
+    already = sum(_chunk_runs(i, spec.outputs.chunk_size, len(plan)) for i in done)
+    for result in _run_chunks(plan, base, spec, todo, workers, client, progress, already):
+        if out is not None:
+            _write_chunk(out, result)
+        if keep:
+            kept.append(result.runs)
+        failed += result.failed
     if out is not None:
         failed = _finish_manifest(out)
     results = None
     if keep:
-        results = load_results(out) if out is not None else pd.concat(kept, ignore_index=True).sort_values("run_id")
-        results = results.reset_index(drop=True)
-    runs_run = sum(_chunk_runs(i, chunk_size, len(plan)) for i in todo)
+        results = load_results(out) if out is not None else _by_run(kept)
+    runs_run = len(plan) - already
     seconds = time.perf_counter() - started
     return SweepReport(out, len(plan), runs_run, failed, len(todo), len(done), seconds, results)
 
@@ -233,15 +226,35 @@ def run_sweep(
 def run_plan(plan: pd.DataFrame, base: dict, spec: SweepSpec, workers: int = 1, progress: bool = False) -> pd.DataFrame:
     """Run an explicit plan (run_id, set_id, seed, parameter columns) with a spec's steps and
     outputs, in memory; one row per run. Used by analyses that make their own designs."""
-    chunk_count = -(-len(plan) // spec.outputs.chunk_size)
-    tables = []
-    bar = _progress_bar(len(plan), 0, progress)
+    chunks = range(_chunk_count(plan, spec))
+    return _by_run([result.runs for result in _run_chunks(plan, base, spec, chunks, workers, None, progress)])
+
+
+def _run_chunks(
+    plan: pd.DataFrame,
+    base: dict,
+    spec: SweepSpec,
+    chunks: Iterable[int],
+    workers: int,
+    client: Any | None,
+    progress: bool,
+    already: int = 0,
+) -> Iterator[ChunkResult]:
+    """Run the given chunks of a plan, with a progress bar counting runs; yield results as they finish."""
+    bar = _progress_bar(len(plan), already, progress)
     try:
-        for result in _execute(_chunk_tasks(plan, base, spec, range(chunk_count)), workers, None):
-            tables.append(result.runs)
+        for result in _execute(_chunk_tasks(plan, base, spec, chunks), workers, client):
             bar.update(len(result.runs))
+            yield result
     finally:
         bar.close()
+
+
+def _chunk_count(plan: pd.DataFrame, spec: SweepSpec) -> int:
+    return -(-len(plan) // spec.outputs.chunk_size)
+
+
+def _by_run(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True).sort_values("run_id").reset_index(drop=True)
 
 
