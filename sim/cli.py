@@ -108,12 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("spec", metavar="SPEC", help="a sweep spec file (TOML), e.g. scenarios/sweeps/quick.toml")
     sweep.add_argument("--out", type=Path, required=True, help="results folder (new, or to resume)")
-    sweep.add_argument(
-        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="local worker processes (default: cores)"
-    )
+    _add_run_options(sweep)
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep in OUT")
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
     explain = sub.add_parser(
         "explain",
@@ -140,10 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples", type=_positive_int, help="base samples (Sobol) or trajectories (Morris); default: the spec's"
     )
     sensitivity.add_argument("--out", type=Path, help="write the indices (.csv)")
-    sensitivity.add_argument(
-        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="local worker processes (default: cores)"
-    )
-    sensitivity.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_run_options(sensitivity)
 
     ui = sub.add_parser(
         "ui",
@@ -160,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     params.add_argument("--markdown", action="store_true", help="print Markdown tables (docs/PARAMETERS.md)")
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """--workers and --quiet, for commands that run many simulations."""
+    parser.add_argument(
+        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="local worker processes (default: cores)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _positive_int(text: str) -> int:
@@ -181,7 +183,8 @@ def command_run(args: argparse.Namespace) -> None:
             _check_output_path(path)
     scenario = load_scenario(args.scenario, args.overrides)
     model = AIRaceModel(scenario, rng=args.seed, steps=args.steps).run()
-    first, last = model.firm_dataframe().quarter.iloc[[0, -1]]
+    table = model.firm_dataframe()
+    first, last = table.quarter.iloc[[0, -1]]
     print(f"{scenario.title or scenario.name}: seed {model.seed}, {model.quarter} quarters ({first} to {last})\n")
     summary = model.firm_summary()
     columns = [
@@ -199,8 +202,8 @@ def command_run(args: argparse.Namespace) -> None:
     for name, value in model.summary().items():
         print(f"  {name:<24} {value:,.3f}")
     if args.out is not None:
-        _write_table(model.firm_dataframe(), args.out)
-        print(f"\nwrote {len(model.firm_dataframe())} rows to {args.out}")
+        _write_table(table, args.out)
+        print(f"\nwrote {len(table)} rows to {args.out}")
     if args.market_out is not None:
         _write_table(model.market_dataframe(), args.market_out)
         print(f"wrote {model.quarter} rows to {args.market_out}")
@@ -339,7 +342,7 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 def command_explain(args: argparse.Namespace) -> None:
     """`aisim explain`: decision terms per firm and counterfactual attribution."""
-    from sim.explain import counterfactual_attribution, term_summary
+    from sim.explain import OUTCOMES, counterfactual_attribution, term_summary
 
     for path in (args.out, args.terms_out):
         if path is not None:
@@ -358,9 +361,7 @@ def command_explain(args: argparse.Namespace) -> None:
     print((100 * effect).to_string(float_format=lambda v: f"{v:+.1f}"))
     table = counterfactual_attribution(scenario, seeds)
     print("\nCounterfactuals: each driver switched off, same seeds; change = off minus on (median [5%, 95%]).\n")
-    shown = table[
-        table.outcome.isin(["llm_spend_share", "mean_pivot_step", "big_muddy_spend", "first_breakthrough_step"])
-    ]
+    shown = table[table.outcome.isin(OUTCOMES)]
     lines = shown.assign(
         change=[
             f"{m:+.3g} [{lo:+.3g}, {hi:+.3g}]"
