@@ -85,6 +85,11 @@ class AIRaceModel(mesa.Model):
         """One row per quarter with the market-wide totals."""
         return market_table(self._stacked())
 
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The firm and market tables from one snapshot of the history (consistent while stepping)."""
+        stacked = self._stacked()
+        return firm_table(stacked, self.params.firm_names), market_table(stacked)
+
     def firm_summary(self) -> pd.DataFrame:
         """Per-firm summary measures: pivot step, breakthrough, spend in the big muddy, finals."""
         return firm_summary(self._stacked(), self.params.firm_names)

@@ -147,7 +147,7 @@ def RunView(session: Session, version: int):
     chosen, set_chosen = solara.use_state(firms[min(2, len(firms) - 1)])
     if chosen not in firms:
         chosen = firms[0]
-    table = session.firm_table()
+    table, market = session.tables()
     start = session.draft["environment"]["start_year"]
     domain = (start, start + session.steps / 4.0)
     events = charts.breakthrough_rules(table)
@@ -157,7 +157,7 @@ def RunView(session: Session, version: int):
         for which, (title, _) in charts.FIRM_CHARTS.items():
             Chart(charts.firm_chart(table, which, firms, domain), title, version)
         for which, (title, _) in charts.MARKET_CHARTS.items():
-            Chart(charts.market_chart(session.market_table(), which, start, events, domain), title, version)
+            Chart(charts.market_chart(market, which, start, events, domain), title, version)
     solara.Markdown("### Why is it still betting on LLMs?")
     solara.Select("Firm", value=chosen, values=firms, on_value=set_chosen)
     terms = session.drivers_now(chosen)

@@ -152,18 +152,21 @@ class Session:
     def steps(self) -> int:
         return self.model.max_steps
 
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Every firm variable and every market total per quarter run so far, from one snapshot
+        (both empty before the first step); the firm table has a fractional ``year`` column."""
+        if not self.model.history:
+            return pd.DataFrame(), pd.DataFrame()
+        firms, market = self.model.tables()
+        return self._with_year(firms), market
+
     def firm_table(self) -> pd.DataFrame:
         """Every firm variable per quarter run so far (empty before the first step)."""
-        if not self.model.history:
-            return pd.DataFrame()
-        table = self.model.firm_dataframe()
-        table.insert(2, "year", self.draft["environment"]["start_year"] + table.step / 4.0)
-        return table
+        return self._with_year(self.model.firm_dataframe()) if self.model.history else pd.DataFrame()
 
-    def market_table(self) -> pd.DataFrame:
-        if not self.model.history:
-            return pd.DataFrame()
-        return self.model.market_dataframe()
+    def _with_year(self, firms: pd.DataFrame) -> pd.DataFrame:
+        firms.insert(2, "year", self.draft["environment"]["start_year"] + firms.step / 4.0)
+        return firms
 
     def csv(self) -> bytes:
         """The run's per-firm, per-quarter table as CSV."""
