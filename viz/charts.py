@@ -29,6 +29,7 @@ def _base(title: str, width: int = WIDTH, height: int = HEIGHT) -> dict:
         "title": {"text": title, "fontSize": 12, "anchor": "start"},
         "width": width,
         "height": height,
+        "padding": {"left": 14, "top": 4, "right": 4, "bottom": 4},  # room for axis titles at the edge
         "config": {"legend": {"labelFontSize": 10, "titleFontSize": 10}, "axis": {"labelFontSize": 10}},
     }
 
