@@ -214,10 +214,11 @@ def run_sweep(
             kept.append(result.runs)
         failed += result.failed
     if out is not None:
-        failed = _finish_manifest(out)
+        failed += _failed_runs(out, done)
+        _finish_manifest(out, failed)
     results = None
-    if keep:
-        results = load_results(out) if out is not None else _by_run(kept)
+    if keep:  # chunks done by an earlier call are read back; this call's are still in memory
+        results = load_results(out) if done else _by_run(kept)
     runs_run = len(plan) - already
     seconds = time.perf_counter() - started
     return SweepReport(out, len(plan), runs_run, failed, len(todo), len(done), seconds, results)
@@ -294,8 +295,11 @@ def _execute(tasks: Iterator[ChunkTask], workers: int, client: Any | None) -> It
         for task in tasks:
             yield run_chunk(task)
     else:
-        with _local_pool(workers) as pool:
+        pool = _local_pool(workers)
+        try:
             yield from _bounded(pool, tasks, workers * IN_FLIGHT_PER_WORKER)
+        finally:  # every result is in (or the sweep was stopped): let the workers exit on their own
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _local_pool(workers: int) -> ProcessPoolExecutor:
@@ -400,10 +404,14 @@ def _manifest(spec: SweepSpec, plan: pd.DataFrame, chunk_count: int) -> dict:
 
 def _write_chunk(out: Path, result: ChunkResult) -> None:
     """Series first, runs last: a chunk counts as done once its runs file exists."""
-    name = f"chunk-{result.index:06d}.parquet"
+    name = _chunk_name(result.index)
     if result.series is not None:
         _write_parquet(result.series, out / "series" / name)
     _write_parquet(result.runs, out / "runs" / name)
+
+
+def _chunk_name(index: int) -> str:
+    return f"chunk-{index:06d}.parquet"
 
 
 def _write_parquet(table: pd.DataFrame, path: Path) -> None:
@@ -418,15 +426,18 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(temporary, path)
 
 
-def _finish_manifest(out: Path) -> int:
-    """Mark the sweep complete when every chunk is there; returns the number of failed runs."""
+def _failed_runs(out: Path, chunks: Iterable[int]) -> int:
+    """How many runs failed in the given chunks, read from their files."""
+    paths = (out / "runs" / _chunk_name(i) for i in chunks)
+    return sum(int((pd.read_parquet(p, columns=["status"]).status != "ok").sum()) for p in paths)
+
+
+def _finish_manifest(out: Path, failed: int) -> None:
+    """Mark the sweep complete when every chunk is there, with its number of failed runs."""
     manifest = json.loads((out / MANIFEST).read_text())
-    chunks = sorted((out / "runs").glob("chunk-*.parquet"))
-    failed = sum(int((pd.read_parquet(p, columns=["status"]).status != "ok").sum()) for p in chunks)
-    if len(chunks) == manifest["chunks"]:
+    if len(list((out / "runs").glob("chunk-*.parquet"))) == manifest["chunks"]:
         manifest.update(status="complete", failed_runs=failed, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         _write_json(out / MANIFEST, manifest)
-    return failed
 
 
 def load_results(out: str | Path, table: str = "runs") -> pd.DataFrame:
