@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sim.arrays import ArrayBag, ModelParams
+from sim.arrays import ModelParams
 from sim.mechanisms import advance, initial_state
 from sim.noise import NoiseSource
-from sim.outputs import stack_history
+from sim.outputs import StackedHistory
 from sim.params import Scenario
 
 
-def run_batch(params: ModelParams, seeds: Sequence[int], steps: int, keep: Sequence[str] | None = None) -> ArrayBag:
+def run_batch(params: ModelParams, seeds: Sequence[int], steps: int) -> StackedHistory:
     """Run stacked parameters (batch shape ``(R,)``) with one seed per run.
 
-    Returns the history stacked with time first: ``(T, R, F)`` and ``(T, R, 1)`` arrays, of
-    every variable or of those named in ``keep``.
+    Returns the history with time first: ``(T, R, F)`` and ``(T, R, 1)`` arrays, each
+    variable stacked when first read.
     """
     if params.batch_shape != (len(seeds),):
         raise ValueError(f"{len(seeds)} seeds for a batch of shape {params.batch_shape}")
@@ -29,10 +29,10 @@ def run_batch(params: ModelParams, seeds: Sequence[int], steps: int, keep: Seque
     for t in range(steps):
         state = advance(state, params, noise.at(t), t)
         history.append(state)
-    return stack_history(history, keep)
+    return StackedHistory(history)
 
 
-def run_seeds(scenario: Scenario, seeds: Sequence[int], steps: int | None = None) -> ArrayBag:
+def run_seeds(scenario: Scenario, seeds: Sequence[int], steps: int | None = None) -> StackedHistory:
     """One scenario over many seeds in lockstep; see `run_batch`."""
     single = ModelParams.from_scenario(scenario)
     params = ModelParams.stack([single] * len(seeds))

@@ -1,21 +1,23 @@
 """Turning a run's recorded quarters into tables and per-run summary measures.
 
-A history is a list of states (one per quarter). `stack_history` turns it into arrays with
-time as the leading axis: ``(T,) + batch + (F,)`` for firms and ``(T,) + batch + (1,)`` for
-the market. The summary measures work on those arrays, so one run and a batch of runs
-share them.
+A history is a list of states (one per quarter). `stack_history` (or, lazily,
+`StackedHistory`) turns it into arrays with time as the leading axis: ``(T,) + batch + (F,)``
+for firms and ``(T,) + batch + (1,)`` for the market. The summary measures (`FirmMeasures`,
+`RunMeasures`) work on those arrays, so one run and a batch of runs share them; each is
+computed only when asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from sim.arrays import ArrayBag
 from sim.mechanisms import firm_any, firm_sum
-from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
+from sim.variables import FIRM_MEASURES, FIRM_VARIABLES, MARKET_VARIABLES, RUN_MEASURES
 
 PIVOT_THRESHOLD = 0.5
 """A firm pivots when it first puts more than half of its budget into world models (x < 0.5)."""
@@ -23,33 +25,28 @@ AFTERMATH_QUARTERS = 8
 """Quarters after the first breakthrough over which share moves are measured."""
 
 
-SUMMARY_INPUTS = (
-    "x",
-    "active",
-    "alive",
-    "cash",
-    "llm_payback",
-    "llm_spend",
-    "wm_spend",
-    "breakthrough_step",
-    "wm_breakthrough",
-    "market_share",
-    "llm_quality",
-    "wm_quality",
-    "total_compute_bought",
-    "hhi",
-    "best_llm_quality",
-    "best_wm_quality",
-    "firms_alive",
-    "energy_use",
-)
-"""The variables the summary measures read (all a sweep needs to keep when it keeps no series)."""
-
-
 def stack_history(history: Sequence[ArrayBag], names: Sequence[str] | None = None) -> ArrayBag:
     """Recorded quarters stacked along a new leading time axis (all variables, or ``names``)."""
     names = list(FIRM_VARIABLES) + list(MARKET_VARIABLES) if names is None else names
     return ArrayBag({name: np.stack([s[name] for s in history]) for name in names})
+
+
+class StackedHistory(ArrayBag):
+    """Recorded quarters whose variables are stacked (as by `stack_history`) when first read.
+
+    A batch keeps ~50 variables per quarter; a sweep that reports a few final values reads
+    a handful of them, and stacking only those is a large part of its speed.
+    """
+
+    def __init__(self, history: Sequence[ArrayBag]):
+        super().__init__()
+        self._history = list(history)
+
+    def __missing__(self, name: str) -> np.ndarray:
+        if not self._history or name not in self._history[0]:
+            raise KeyError(name)
+        values = self[name] = np.stack([s[name] for s in self._history])
+        return values
 
 
 def quarter_label(year: float) -> str:
@@ -105,53 +102,153 @@ def first_step_where(condition: np.ndarray) -> np.ndarray:
     return np.where(hit, np.argmax(condition, axis=0).astype(float), np.nan)
 
 
-def firm_summary_arrays(stacked: ArrayBag) -> ArrayBag:
-    """Per-firm summary measures, arrays of shape ``batch + (F,)``."""
-    pivot = first_step_where(stacked.active & (stacked.x < PIVOT_THRESHOLD))
-    not_paying = stacked.active & (stacked.llm_payback < 1.0)
-    return ArrayBag(
-        pivot_step=pivot,
-        breakthrough_step=np.where(stacked.breakthrough_step[-1] >= 0, stacked.breakthrough_step[-1], np.nan),
-        big_muddy_spend=time_sum(np.where(not_paying, stacked.llm_spend, 0.0)),
-        llm_spend=time_sum(stacked.llm_spend),
-        wm_spend=time_sum(stacked.wm_spend),
-        mean_x=_mean_where(stacked.x, stacked.active),
-        share_change=stacked.market_share[-1] - stacked.market_share[0],
-        final_share=stacked.market_share[-1],
-        final_cash=stacked.cash[-1],
-        final_llm_quality=stacked.llm_quality[-1],
-        final_wm_quality=stacked.wm_quality[-1],
-        alive=stacked.alive[-1].astype(float),
-    )
+class FirmMeasures:
+    """Per-firm summary measures of a stacked history (arrays of shape ``batch + (F,)``),
+    each computed when first read; see `sim.variables.FIRM_MEASURES`."""
+
+    def __init__(self, stacked: ArrayBag):
+        self.stacked = stacked
+
+    def arrays(self, names: Sequence[str] | None = None) -> ArrayBag:
+        """The named measures (all by default)."""
+        return ArrayBag({name: getattr(self, name) for name in (FIRM_MEASURES if names is None else names)})
+
+    @cached_property
+    def pivot_step(self) -> np.ndarray:
+        h = self.stacked
+        return first_step_where(h.active & (h.x < PIVOT_THRESHOLD))
+
+    @cached_property
+    def breakthrough_step(self) -> np.ndarray:
+        last = self.stacked.breakthrough_step[-1]
+        return np.where(last >= 0, last, np.nan)
+
+    @cached_property
+    def big_muddy_spend(self) -> np.ndarray:
+        h = self.stacked
+        not_paying = h.active & (h.llm_payback < 1.0)
+        return time_sum(np.where(not_paying, h.llm_spend, 0.0))
+
+    @cached_property
+    def llm_spend(self) -> np.ndarray:
+        return time_sum(self.stacked.llm_spend)
+
+    @cached_property
+    def wm_spend(self) -> np.ndarray:
+        return time_sum(self.stacked.wm_spend)
+
+    @cached_property
+    def mean_x(self) -> np.ndarray:
+        return _mean_where(self.stacked.x, self.stacked.active)
+
+    @cached_property
+    def share_change(self) -> np.ndarray:
+        return self.stacked.market_share[-1] - self.stacked.market_share[0]
+
+    @cached_property
+    def final_share(self) -> np.ndarray:
+        return self.stacked.market_share[-1]
+
+    @cached_property
+    def final_cash(self) -> np.ndarray:
+        return self.stacked.cash[-1]
+
+    @cached_property
+    def final_llm_quality(self) -> np.ndarray:
+        return self.stacked.llm_quality[-1]
+
+    @cached_property
+    def final_wm_quality(self) -> np.ndarray:
+        return self.stacked.wm_quality[-1]
+
+    @cached_property
+    def alive(self) -> np.ndarray:
+        return self.stacked.alive[-1].astype(float)
 
 
-def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
-    """Per-run summary measures, arrays of shape ``batch + (1,)``.
+class RunMeasures:
+    """Per-run summary measures of a stacked history (arrays of shape ``batch + (1,)``), each
+    computed when first read; see `sim.variables.RUN_MEASURES`.
 
     Step measures are NaN where the event never happens, except ``mean_pivot_step``,
     which counts a firm that never pivots as pivoting at the end (the number of steps).
     """
-    firms = firm_summary_arrays(stacked)
-    steps = stacked.x.shape[0]
-    llm, wm = firm_sum(firms.llm_spend), firm_sum(firms.wm_spend)
-    big_muddy = firm_sum(firms.big_muddy_spend)
-    first_breakthrough = _earliest(firms.breakthrough_step)
-    return ArrayBag(
-        first_breakthrough_step=first_breakthrough,
-        first_pivot_step=_earliest(firms.pivot_step),
-        mean_pivot_step=np.mean(never_as_end(firms.pivot_step, steps), axis=-1, keepdims=True),
-        big_muddy_spend=big_muddy,
-        total_llm_spend=llm,
-        total_wm_spend=wm,
-        llm_spend_share=llm / np.maximum(llm + wm, 1e-12),
-        big_muddy_share=big_muddy / np.maximum(llm, 1e-12),
-        llm_focused_share_change=_llm_focused_share_change(stacked, first_breakthrough),
-        compute_bought=time_sum(stacked.total_compute_bought),
-        final_hhi=stacked.hhi[-1],
-        final_best_quality=np.maximum(stacked.best_llm_quality[-1], stacked.best_wm_quality[-1]),
-        firms_alive=stacked.firms_alive[-1],
-        total_energy=time_sum(stacked.energy_use),
-    )
+
+    def __init__(self, stacked: ArrayBag, firms: FirmMeasures | None = None):
+        self.stacked = stacked
+        self.firms = FirmMeasures(stacked) if firms is None else firms
+
+    def arrays(self, names: Sequence[str] | None = None) -> ArrayBag:
+        """The named measures (all by default)."""
+        return ArrayBag({name: getattr(self, name) for name in (RUN_MEASURES if names is None else names)})
+
+    @cached_property
+    def first_breakthrough_step(self) -> np.ndarray:
+        return _earliest(self.firms.breakthrough_step)
+
+    @cached_property
+    def first_pivot_step(self) -> np.ndarray:
+        return _earliest(self.firms.pivot_step)
+
+    @cached_property
+    def mean_pivot_step(self) -> np.ndarray:
+        steps = self.stacked.x.shape[0]
+        return np.mean(never_as_end(self.firms.pivot_step, steps), axis=-1, keepdims=True)
+
+    @cached_property
+    def big_muddy_spend(self) -> np.ndarray:
+        return firm_sum(self.firms.big_muddy_spend)
+
+    @cached_property
+    def total_llm_spend(self) -> np.ndarray:
+        return firm_sum(self.firms.llm_spend)
+
+    @cached_property
+    def total_wm_spend(self) -> np.ndarray:
+        return firm_sum(self.firms.wm_spend)
+
+    @cached_property
+    def llm_spend_share(self) -> np.ndarray:
+        llm = self.total_llm_spend
+        return llm / np.maximum(llm + self.total_wm_spend, 1e-12)
+
+    @cached_property
+    def big_muddy_share(self) -> np.ndarray:
+        return self.big_muddy_spend / np.maximum(self.total_llm_spend, 1e-12)
+
+    @cached_property
+    def llm_focused_share_change(self) -> np.ndarray:
+        return _llm_focused_share_change(self.stacked, self.first_breakthrough_step)
+
+    @cached_property
+    def compute_bought(self) -> np.ndarray:
+        return time_sum(self.stacked.total_compute_bought)
+
+    @cached_property
+    def final_hhi(self) -> np.ndarray:
+        return self.stacked.hhi[-1]
+
+    @cached_property
+    def final_best_quality(self) -> np.ndarray:
+        return np.maximum(self.stacked.best_llm_quality[-1], self.stacked.best_wm_quality[-1])
+
+    @cached_property
+    def firms_alive(self) -> np.ndarray:
+        return self.stacked.firms_alive[-1]
+
+    @cached_property
+    def total_energy(self) -> np.ndarray:
+        return time_sum(self.stacked.energy_use)
+
+
+def firm_summary_arrays(stacked: ArrayBag) -> ArrayBag:
+    """Every per-firm summary measure, arrays of shape ``batch + (F,)``."""
+    return FirmMeasures(stacked).arrays()
+
+
+def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
+    """Every per-run summary measure, arrays of shape ``batch + (1,)``."""
+    return RunMeasures(stacked).arrays()
 
 
 def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray) -> np.ndarray:

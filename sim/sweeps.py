@@ -33,7 +33,7 @@ import pandas as pd
 
 from sim.arrays import ModelParams
 from sim.ensemble import run_batch
-from sim.outputs import SUMMARY_INPUTS, firm_summary_arrays, run_summary_arrays
+from sim.outputs import FirmMeasures, RunMeasures
 from sim.params import ParameterError, Scenario
 from sim.sweep_spec import SweepSpec, build_scenario, load_spec, plan_runs, spec_from_data
 from sim.variables import FIRM_VARIABLES
@@ -123,12 +123,14 @@ def _run_group(task: ChunkTask, group: pd.DataFrame, scenarios: dict, steps: int
 def _run_lockstep(task: ChunkTask, group: pd.DataFrame, scenarios: dict, steps: int, series: list) -> pd.DataFrame:
     singles = {s: ModelParams.from_scenario(scenarios[s]) for s in group.set_id.unique()}
     params = ModelParams.stack([singles[s] for s in group.set_id])
-    history = run_batch(params, group.seed.tolist(), steps, keep=sorted({*SUMMARY_INPUTS, *task.series}))
-    run_measures, firm_measures = run_summary_arrays(history), firm_summary_arrays(history)
+    history = run_batch(params, group.seed.tolist(), steps)
+    firm_measures = FirmMeasures(history)
+    run_measures = RunMeasures(history, firm_measures)
     columns = {"status": "ok", "error": ""}
-    columns.update({name: run_measures[name][:, 0] for name in task.measures})
+    columns.update({name: getattr(run_measures, name)[:, 0] for name in task.measures})
     for measure in task.firm_measures:
-        columns.update({f"{firm}.{measure}": firm_measures[measure][:, i] for i, firm in enumerate(params.firm_names)})
+        values = getattr(firm_measures, measure)
+        columns.update({f"{firm}.{measure}": values[:, i] for i, firm in enumerate(params.firm_names)})
     table = pd.concat([group.reset_index(drop=True), pd.DataFrame(columns, index=range(len(group)))], axis=1)
     if task.series:
         series.append(_series_table(history, table.run_id.to_numpy(), params.firm_names, task.series))
