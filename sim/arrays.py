@@ -1,8 +1,8 @@
 """Parameters and state as numpy arrays with any leading (batch) dimensions.
 
 One run of the interactive model uses arrays of shape ``(F,)`` for firm quantities and
-``(1,)`` for market quantities. The batch engine stacks many runs: ``(R, F)`` and
-``(R, 1)``. The mechanism functions in `sim.mechanisms` work unchanged on both.
+``(1,)`` for market quantities. The batch engine stacks many runs along a trailing axis:
+``(F, R)`` and ``(1, R)``. The mechanism functions in `sim.mechanisms` work unchanged on both.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ FIRM_TRAITS = tuple(name for name in Firm.model_fields if name != "name")
 class ModelParams:
     """Numeric parameters of one run or of a stacked batch of runs.
 
-    ``env`` and ``drivers`` hold arrays of shape ``batch + (1,)``, ``firm`` holds arrays of
-    shape ``batch + (F,)``; all float64.
+    ``env`` and ``drivers`` hold arrays of shape ``(1,) + batch``, ``firm`` holds arrays of
+    shape ``(F,) + batch``; all float64.
     """
 
     def __init__(self, env: ArrayBag, drivers: ArrayBag, firm: ArrayBag, firm_names: list[str]):
@@ -53,7 +53,7 @@ class ModelParams:
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
-        return self.env.steps.shape[:-1]
+        return self.env.steps.shape[1:]
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> ModelParams:
@@ -69,7 +69,7 @@ class ModelParams:
 
     @classmethod
     def stack(cls, runs: Sequence[ModelParams]) -> ModelParams:
-        """Stack single runs with the same firms along a new leading batch axis.
+        """Stack single runs with the same firms along a new trailing batch axis.
 
         A run object listed many times (replicates of one parameter set) is stacked once and
         repeated by indexing, which keeps large batches cheap to build.
@@ -87,6 +87,6 @@ class ModelParams:
 
         def stacked(attr: str) -> ArrayBag:
             bags = [getattr(r, attr) for r in unique]
-            return ArrayBag({k: np.stack([b[k] for b in bags])[index] for k in bags[0]})
+            return ArrayBag({k: np.stack([b[k] for b in bags], axis=-1)[..., index] for k in bags[0]})
 
         return cls(stacked("env"), stacked("drivers"), stacked("firm"), list(names))

@@ -1,4 +1,4 @@
-"""Many runs in lockstep: the same mechanisms over arrays with a leading run axis.
+"""Many runs in lockstep: the same mechanisms over arrays with a trailing run axis.
 
 Run ``r`` of a batch equals the Mesa model run with the same scenario and seed, bit for
 bit (tested), because both call `sim.mechanisms.advance` and draw from `sim.noise`.

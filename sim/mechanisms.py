@@ -1,8 +1,10 @@
 """Every mechanism of the model, written once, as functions over numpy arrays.
 
-Firm arrays have shape ``batch + (F,)`` and market arrays ``batch + (1,)``; the batch
-shape is ``()`` for the interactive Mesa model and ``(R,)`` for the batch engine. Nothing
-here loops over firms or runs, so both share one implementation.
+Firm arrays have shape ``(F,) + batch`` and market arrays ``(1,) + batch``; the batch
+shape is ``()`` for the interactive Mesa model and ``(R,)`` for the batch engine. Firms
+come first so that, in a batch, each firm's values over runs are contiguous: a run
+parameter (shape ``(1, R)``) then combines with a firm array at full speed, and sums over
+firms add contiguous rows. Nothing here loops over runs, so both share one implementation.
 
 One call of `advance` is one quarter, in this order:
 1. environment (hardware, algorithms, price shocks, adoption, demand)
@@ -28,31 +30,32 @@ PATH_SWITCH_WIDTH = 0.05
 
 
 SHORT_FIRM_AXIS = 8
-"""Below this many firms, reductions over firms run column by column (see `firm_sum`)."""
+"""Below this many firms, sums over firms run row by row (see `firm_sum`)."""
 
 
 def firm_sum(values: np.ndarray) -> np.ndarray:
-    """Sum over firms (the last axis), keeping it: shape batch + (1,).
+    """Sum over firms (the first axis), keeping it: shape (1,) + batch.
 
-    numpy reduces a short last axis slowly (about 15 times the cost of an addition at 500
-    runs x 5 firms). For fewer than 8 firms a left-to-right sum of the columns gives exactly
-    numpy's result (it sums fewer than 8 numbers in order; tests pin this), so use that.
+    Firms are added one after the other, in order, whatever the batch shape, so a run gives
+    the same bits alone or in a batch (numpy would sum a run's contiguous firm row pairwise
+    but a batch's firm axis sequentially). Few firms: row by row (fast for short axes);
+    many: a running sum.
     """
-    if values.shape[-1] >= SHORT_FIRM_AXIS:
-        return np.sum(values, axis=-1, keepdims=True)
-    total = values[..., 0:1] + 0.0
-    for i in range(1, values.shape[-1]):
-        total = total + values[..., i : i + 1]
+    if values.shape[0] >= SHORT_FIRM_AXIS:
+        return np.add.accumulate(values, axis=0)[-1:]
+    total = values[0:1] + 0.0
+    for i in range(1, values.shape[0]):
+        total = total + values[i : i + 1]
     return total
 
 
 def firm_max(values: np.ndarray) -> np.ndarray:
     """Maximum over firms, keeping the axis (exact in any order)."""
-    if values.shape[-1] >= SHORT_FIRM_AXIS:
-        return np.max(values, axis=-1, keepdims=True)
-    best = values[..., 0:1]
-    for i in range(1, values.shape[-1]):
-        best = np.maximum(best, values[..., i : i + 1])
+    if values.shape[0] >= SHORT_FIRM_AXIS:
+        return np.max(values, axis=0, keepdims=True)
+    best = values[0:1]
+    for i in range(1, values.shape[0]):
+        best = np.maximum(best, values[i : i + 1])
     return best
 
 
@@ -63,11 +66,11 @@ def firm_min(values: np.ndarray) -> np.ndarray:
 
 def firm_any(values: np.ndarray) -> np.ndarray:
     """Whether any firm's flag is set, keeping the axis."""
-    if values.shape[-1] >= SHORT_FIRM_AXIS:
-        return np.any(values, axis=-1, keepdims=True)
-    found = values[..., 0:1]
-    for i in range(1, values.shape[-1]):
-        found = found | values[..., i : i + 1]
+    if values.shape[0] >= SHORT_FIRM_AXIS:
+        return np.any(values, axis=0, keepdims=True)
+    found = values[0:1]
+    for i in range(1, values.shape[0]):
+        found = found | values[i : i + 1]
     return found
 
 
@@ -95,7 +98,7 @@ def llm_compute_scale(params: ModelParams) -> np.ndarray:
     if cached is not None:
         return cached
     env = params.env
-    frontier = np.max(params.firm.initial_compute, axis=-1, keepdims=True)
+    frontier = np.max(params.firm.initial_compute, axis=0, keepdims=True)
     ratio = (1.0 - env.llm_anchor_quality / env.llm_ceiling) ** (-1.0 / env.llm_scaling_exponent) - 1.0
     params.derived["llm_compute_scale"] = frontier / ratio
     return params.derived["llm_compute_scale"]
@@ -121,7 +124,7 @@ def knowledge_gain(spend: np.ndarray, efficiency: np.ndarray, env: ArrayBag) -> 
 
 
 def environment_at(t: int, params: ModelParams, demand_shock: np.ndarray) -> ArrayBag:
-    """Technology, prices and demand in quarter t (market arrays, shape batch + (1,))."""
+    """Technology, prices and demand in quarter t (market arrays, shape (1,) + batch)."""
     env = params.env
     years = t / 4.0
     hardware = np.exp2(years / env.hardware_doubling_years)
@@ -369,7 +372,7 @@ def _updated_llm_belief(state, quality_llm, llm_spend, active, shock, env) -> np
 
 
 def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray) -> ArrayBag:
-    """Per-quarter market-wide outputs (shape batch + (1,))."""
+    """Per-quarter market-wide outputs (shape (1,) + batch)."""
 
     llm, wm = firm_sum(s.llm_spend), firm_sum(s.wm_spend)
     inside = np.maximum(1.0 - outside_share, TINY)

@@ -44,11 +44,11 @@ def _keys(seeds: np.ndarray, stream: int) -> np.ndarray:
 
 
 def _uniform(keys: np.ndarray, firms: np.ndarray, quarters: np.ndarray) -> np.ndarray:
-    """Uniform draws in [0, 1) of shape quarters.shape + keys.shape + firms.shape."""
+    """Uniform draws in [0, 1) of shape quarters.shape + firms.shape + keys.shape."""
     with np.errstate(over="ignore"):
         counter = _mix(firms.astype(np.uint64) * _GOLDEN + quarters.astype(np.uint64)[..., None] * _C3 + _C1)
-        shape = quarters.shape + (1,) * keys.ndim + firms.shape
-        bits = _mix(_mix(keys[..., None] + counter.reshape(shape)))
+        shape = quarters.shape + firms.shape + (1,) * keys.ndim
+        bits = _mix(_mix(keys + counter.reshape(shape)))
     return (bits >> _S11).astype(np.float64) * _TO_UNIT
 
 
@@ -76,7 +76,7 @@ class NoiseSource:
         self._block: ArrayBag | None = None
 
     def at(self, t: int) -> ArrayBag:
-        """Draws for quarter ``t``: shape ``(F,)``/``(1,)``, or ``(R, F)``/``(R, 1)`` for a batch."""
+        """Draws for quarter ``t``: shape ``(F,)``/``(1,)``, or ``(F, R)``/``(1, R)`` for a batch."""
         start = t - t % BLOCK
         if start != self._block_start:
             self._block = self._draw(np.arange(start, start + BLOCK))

@@ -1,8 +1,9 @@
 """Turning a run's recorded quarters into tables and per-run summary measures.
 
 A history is a list of states (one per quarter). `stack_history` (or, lazily,
-`StackedHistory`) turns it into arrays with time as the leading axis: ``(T,) + batch + (F,)``
-for firms and ``(T,) + batch + (1,)`` for the market. The summary measures (`FirmMeasures`,
+`StackedHistory`) turns it into arrays with time as the leading axis and firms last:
+``(T,) + batch + (F,)`` for firms and ``(T,) + batch + (1,)`` for the market (a state holds
+firms first, see `sim.mechanisms`). The summary measures (`FirmMeasures`,
 `RunMeasures`) work on those arrays, so one run and a batch of runs share them; each is
 computed only when asked for.
 """
@@ -28,7 +29,12 @@ AFTERMATH_QUARTERS = 8
 def stack_history(history: Sequence[ArrayBag], names: Sequence[str] | None = None) -> ArrayBag:
     """Recorded quarters stacked along a new leading time axis (all variables, or ``names``)."""
     names = list(FIRM_VARIABLES) + list(MARKET_VARIABLES) if names is None else names
-    return ArrayBag({name: np.stack([s[name] for s in history]) for name in names})
+    return ArrayBag({name: _stacked(history, name) for name in names})
+
+
+def _stacked(history: Sequence[ArrayBag], name: str) -> np.ndarray:
+    """One variable over time: ``(T,) + batch + (F,)``; states hold it firms first (``(F,) + batch``)."""
+    return np.stack([np.moveaxis(state[name], 0, -1) for state in history])
 
 
 class StackedHistory(ArrayBag):
@@ -45,8 +51,18 @@ class StackedHistory(ArrayBag):
     def __missing__(self, name: str) -> np.ndarray:
         if not self._history or name not in self._history[0]:
             raise KeyError(name)
-        values = self[name] = np.stack([s[name] for s in self._history])
+        values = self[name] = _stacked(self._history, name)
         return values
+
+
+def sum_over_firms(values: np.ndarray) -> np.ndarray:
+    """`sim.mechanisms.firm_sum` for arrays with firms last (histories and measures)."""
+    return np.moveaxis(firm_sum(np.moveaxis(values, -1, 0)), 0, -1)
+
+
+def any_firm(values: np.ndarray) -> np.ndarray:
+    """`sim.mechanisms.firm_any` for arrays with firms last."""
+    return np.moveaxis(firm_any(np.moveaxis(values, -1, 0)), 0, -1)
 
 
 def quarter_label(year: float) -> str:
@@ -197,15 +213,15 @@ class RunMeasures:
 
     @cached_property
     def big_muddy_spend(self) -> np.ndarray:
-        return firm_sum(self.firms.big_muddy_spend)
+        return sum_over_firms(self.firms.big_muddy_spend)
 
     @cached_property
     def total_llm_spend(self) -> np.ndarray:
-        return firm_sum(self.firms.llm_spend)
+        return sum_over_firms(self.firms.llm_spend)
 
     @cached_property
     def total_wm_spend(self) -> np.ndarray:
-        return firm_sum(self.firms.wm_spend)
+        return sum_over_firms(self.firms.wm_spend)
 
     @cached_property
     def llm_spend_share(self) -> np.ndarray:
@@ -271,12 +287,12 @@ def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray)
         & (when(stacked.x, start) >= PIVOT_THRESHOLD)
         & ~when(stacked.wm_breakthrough, start)
     )
-    focused_share = firm_sum(np.where(focused, stacked.market_share, 0.0))  # (T,) + batch + (1,)
+    focused_share = sum_over_firms(np.where(focused, stacked.market_share, 0.0))  # (T,) + batch + (1,)
     after = np.arange(steps).reshape((steps,) + (1,) * (focused_share.ndim - 1))
     window = (after > start) & (after <= start + AFTERMATH_QUARTERS)
     quarters = window.sum(axis=0)
     moved = time_sum(np.where(window, focused_share - when(focused_share, start), 0.0)) / np.maximum(quarters, 1)
-    undefined = np.isnan(first_breakthrough) | ~firm_any(focused) | (quarters == 0)
+    undefined = np.isnan(first_breakthrough) | ~any_firm(focused) | (quarters == 0)
     return np.where(undefined, np.nan, moved)
 
 

@@ -74,9 +74,9 @@ def test_draws_do_not_depend_on_the_number_of_firms_or_the_batch():
     for t in (0, 1, 39, 40, 500):
         a, b, c = alone.at(t), more_firms.at(t), batch.at(t)
         for name in a:
-            width = a[name].shape[-1]
-            np.testing.assert_array_equal(a[name], b[name][..., :width])
-            np.testing.assert_array_equal(a[name], c[name][1])
+            width = a[name].shape[0]
+            np.testing.assert_array_equal(a[name], b[name][:width])
+            np.testing.assert_array_equal(a[name], c[name][:, 1])
     assert not np.array_equal(alone.at(0).breakthrough_draw, alone.at(1).breakthrough_draw)
 
 
@@ -91,7 +91,7 @@ def test_draws_are_uniform_and_normal_and_streams_independent():
     assert stats.kstest(uniform, "uniform").pvalue > 0.001
     assert stats.kstest(normal, "norm").pvalue > 0.001
     assert abs(np.corrcoef(uniform, normal)[0, 1]) < 0.01
-    neighbours = draws[0].breakthrough_draw  # (seeds, firms): adjacent seeds and firms uncorrelated
+    neighbours = draws[0].breakthrough_draw  # (firms, seeds): adjacent firms and seeds uncorrelated
     assert abs(np.corrcoef(neighbours[:-1].ravel(), neighbours[1:].ravel())[0, 1]) < 0.01
     assert abs(np.corrcoef(neighbours[:, :-1].ravel(), neighbours[:, 1:].ravel())[0, 1]) < 0.01
 
