@@ -26,6 +26,48 @@ AFTERMATH_QUARTERS = 8
 """Quarters after the first breakthrough over which share moves are measured."""
 
 
+FIRM_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
+    "pivot_step": ("active", "x"),
+    "breakthrough_step": ("breakthrough_step",),
+    "big_muddy_spend": ("active", "llm_payback", "llm_spend"),
+    "llm_spend": ("llm_spend",),
+    "wm_spend": ("wm_spend",),
+    "mean_x": ("x", "active"),
+    "share_change": ("market_share",),
+    "final_share": ("market_share",),
+    "final_cash": ("cash",),
+    "final_llm_quality": ("llm_quality",),
+    "final_wm_quality": ("wm_quality",),
+    "alive": ("alive",),
+}
+"""The history variables each per-firm measure reads (tested: a measure given only these works)."""
+
+RUN_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
+    "first_breakthrough_step": ("breakthrough_step",),
+    "first_pivot_step": ("active", "x"),
+    "mean_pivot_step": ("active", "x"),
+    "big_muddy_spend": ("active", "llm_payback", "llm_spend"),
+    "total_llm_spend": ("llm_spend",),
+    "total_wm_spend": ("wm_spend",),
+    "llm_spend_share": ("llm_spend", "wm_spend"),
+    "big_muddy_share": ("active", "llm_payback", "llm_spend"),
+    "llm_focused_share_change": ("breakthrough_step", "active", "x", "wm_breakthrough", "market_share"),
+    "compute_bought": ("total_compute_bought",),
+    "final_hhi": ("hhi",),
+    "final_best_quality": ("best_llm_quality", "best_wm_quality"),
+    "firms_alive": ("firms_alive",),
+    "total_energy": ("energy_use",),
+}
+"""The history variables each per-run measure reads (tested like `FIRM_MEASURE_INPUTS`)."""
+
+
+def measure_inputs(measures: Sequence[str] = (), firm_measures: Sequence[str] = ()) -> list[str]:
+    """The history variables the given measures read, in a stable order."""
+    needed = {v for m in measures for v in RUN_MEASURE_INPUTS[m]}
+    needed |= {v for m in firm_measures for v in FIRM_MEASURE_INPUTS[m]}
+    return sorted(needed)
+
+
 def stack_history(history: Sequence[ArrayBag], names: Sequence[str] | None = None) -> ArrayBag:
     """Recorded quarters stacked along a new leading time axis (all variables, or ``names``)."""
     names = list(FIRM_VARIABLES) + list(MARKET_VARIABLES) if names is None else names

@@ -33,7 +33,7 @@ import pandas as pd
 
 from sim.arrays import ModelParams
 from sim.ensemble import run_batch
-from sim.outputs import FirmMeasures, RunMeasures
+from sim.outputs import FirmMeasures, RunMeasures, measure_inputs
 from sim.params import ParameterError, Scenario
 from sim.sweep_spec import SweepSpec, build_scenario, load_spec, plan_runs, spec_from_data
 from sim.variables import FIRM_VARIABLES
@@ -123,7 +123,8 @@ def _run_group(task: ChunkTask, group: pd.DataFrame, scenarios: dict, steps: int
 def _run_lockstep(task: ChunkTask, group: pd.DataFrame, scenarios: dict, steps: int, series: list) -> pd.DataFrame:
     singles = {s: ModelParams.from_scenario(scenarios[s]) for s in group.set_id.unique()}
     params = ModelParams.stack([singles[s] for s in group.set_id])
-    history = run_batch(params, group.seed.tolist(), steps)
+    keep = [*measure_inputs(task.measures, task.firm_measures), *task.series]
+    history = run_batch(params, group.seed.tolist(), steps, keep=keep)
     firm_measures = FirmMeasures(history)
     run_measures = RunMeasures(history, firm_measures)
     columns = {"status": "ok", "error": ""}

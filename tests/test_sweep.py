@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from sim import AIRaceModel, ParameterError, load_scenario, scenario_names
+from sim.arrays import ArrayBag
 from sim.outputs import run_summary, stack_history
 from sim.sweep_spec import load_spec, plan_runs, spec_from_data
 from sim.sweeps import load_results, run_sweep, sweep
@@ -165,6 +166,29 @@ def test_each_run_equals_the_mesa_model(in_process):
         expected = run_summary(stack_history(model.history))
         for name in ("big_muddy_spend", "llm_spend_share", "final_hhi", "total_energy"):
             assert getattr(row, name) == expected[name], name
+
+
+@pytest.mark.parametrize("name", ["baseline", "lecun_is_right", "startup_high_ceiling"])
+def test_each_measure_needs_only_its_declared_inputs(name):
+    """A sweep records only the variables its measures read (`measure_inputs`); a measure
+    computed from those alone must equal the measure computed from the whole history."""
+    from sim.ensemble import run_seeds
+    from sim.outputs import FIRM_MEASURE_INPUTS, RUN_MEASURE_INPUTS, FirmMeasures, RunMeasures
+    from sim.variables import FIRM_MEASURES, RUN_MEASURES
+
+    assert set(FIRM_MEASURE_INPUTS) == set(FIRM_MEASURES) and set(RUN_MEASURE_INPUTS) == set(RUN_MEASURES)
+    history = run_seeds(load_scenario(name), list(range(20)))
+    full_firms, full_runs = FirmMeasures(history), RunMeasures(history)
+
+    def only(names):
+        return ArrayBag({variable: history[variable] for variable in names})
+
+    for measure, inputs in FIRM_MEASURE_INPUTS.items():
+        got = getattr(FirmMeasures(only(inputs)), measure)
+        np.testing.assert_array_equal(got, getattr(full_firms, measure), err_msg=measure)
+    for measure, inputs in RUN_MEASURE_INPUTS.items():
+        got = getattr(RunMeasures(only(inputs)), measure)
+        np.testing.assert_array_equal(got, getattr(full_runs, measure), err_msg=measure)
 
 
 @pytest.mark.parametrize("name", scenario_names())
