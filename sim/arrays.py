@@ -8,6 +8,7 @@ One run of the interactive model uses arrays of shape ``(F,)`` for firm quantiti
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class ModelParams:
         self.drivers = drivers
         self.firm = firm
         self.firm_names = firm_names
-        self.derived: dict[str, np.ndarray] = {}  # constants the mechanisms compute once per run
+        self.derived: dict[str, Any] = {}  # what the mechanisms compute once per parameter object
 
     @property
     def n_firms(self) -> int:

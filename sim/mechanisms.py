@@ -74,6 +74,15 @@ def firm_any(values: np.ndarray) -> np.ndarray:
     return found
 
 
+def for_active(active: np.ndarray, values: np.ndarray, otherwise: float | np.ndarray = 0.0) -> np.ndarray:
+    """``values`` where a firm is active and ``otherwise`` elsewhere, as np.where; when every
+    firm of every run is active (the common case), ``values`` itself: the same numbers
+    without another pass over memory."""
+    if values.shape == active.shape and active.all():
+        return values
+    return np.where(active, values, otherwise)
+
+
 Y_CAP = 1e150
 """Cap on the believed cumulative hazard: beyond it a breakthrough is certain either way."""
 
@@ -123,9 +132,40 @@ def knowledge_gain(spend: np.ndarray, efficiency: np.ndarray, env: ArrayBag) -> 
     return efficiency * env.wm_productivity * np.expm1(env.wm_returns * np.log1p(spend / env.wm_spend_scale))
 
 
+ENVIRONMENT_BLOCK = 40
+"""Quarters of technology, prices and adoption computed at once (see `environment_at`)."""
+
+
 def environment_at(t: int, params: ModelParams, demand_shock: np.ndarray) -> ArrayBag:
-    """Technology, prices and demand in quarter t (market arrays, shape (1,) + batch)."""
+    """Technology, prices and demand in quarter t (market arrays, shape (1,) + batch).
+
+    All but the demand shock depend on the parameters and t alone: they are computed for a
+    block of quarters at once and kept with the parameters (`_environment_block`).
+    """
+    block = _environment_block(params, t - t % ENVIRONMENT_BLOCK)
+    i = t % ENVIRONMENT_BLOCK
+    sd = params.env.demand_noise
+    shock = np.exp(sd * demand_shock - 0.5 * sd * sd)
+    return ArrayBag(
+        year=block.year[i],
+        compute_cost_index=block.compute_cost_index[i],
+        energy_price_index=block.energy_price_index[i],
+        compute_per_dollar=block.compute_per_dollar[i],
+        algorithmic_multiplier=block.algorithmic_multiplier[i],
+        energy_per_compute=block.energy_per_compute[i],
+        ai_demand=block.potential_demand[i] * shock,
+        ai_demand_ahead=block.potential_demand_ahead[i] * shock,
+    )
+
+
+def _environment_block(params: ModelParams, start: int) -> ArrayBag:
+    """The deterministic environment of quarters start, start + 1, ... (leading axis: quarter)."""
+    key = f"environment_from_{start}"
+    cached = params.derived.get(key)
+    if cached is not None:
+        return cached
     env = params.env
+    t = np.arange(start, start + ENVIRONMENT_BLOCK).reshape((-1,) + (1,) * env.steps.ndim)
     years = t / 4.0
     hardware = np.exp2(years / env.hardware_doubling_years)
     algorithmic = np.exp2(years * 12.0 / env.algorithmic_halving_months)
@@ -136,19 +176,18 @@ def environment_at(t: int, params: ModelParams, demand_shock: np.ndarray) -> Arr
     cost_index = compute_shock * (1.0 + env.energy_cost_share * (energy_index - 1.0))
     year = env.start_year + years
     adoption = sigmoid(env.adoption_rate * (year - env.adoption_midpoint_year))
-    sd = env.demand_noise
-    shock = np.exp(sd * demand_shock - 0.5 * sd * sd)
     adoption_ahead = sigmoid(env.adoption_rate * (year + env.planning_horizon_years / 2.0 - env.adoption_midpoint_year))
-    return ArrayBag(
+    params.derived[key] = ArrayBag(
         year=year,
         compute_cost_index=cost_index,
         energy_price_index=energy_index,
         compute_per_dollar=env.compute_per_dollar * hardware / cost_index,
         algorithmic_multiplier=algorithmic,
         energy_per_compute=env.energy_per_compute / hardware,
-        ai_demand=env.market_potential * adoption * shock,
-        ai_demand_ahead=env.market_potential * adoption_ahead * shock,
+        potential_demand=env.market_potential * adoption,
+        potential_demand_ahead=env.market_potential * adoption_ahead,
     )
+    return params.derived[key]
 
 
 def utilities(quality: np.ndarray, params: ModelParams) -> np.ndarray:
@@ -164,8 +203,8 @@ def market_shares(quality: np.ndarray, active: np.ndarray, params: ModelParams) 
     """
     u = utilities(quality, params)
     u_outside = params.env.quality_sensitivity * params.env.outside_quality
-    top = np.maximum(firm_max(np.where(active, u, -np.inf)), u_outside)
-    attraction = np.exp(np.where(active, u - top, -np.inf))
+    top = np.maximum(firm_max(for_active(active, u, -np.inf)), u_outside)
+    attraction = np.exp(for_active(active, u - top, -np.inf))
     outside = np.exp(u_outside - top)
     total = firm_sum(attraction) + outside
     shares = attraction / total
@@ -188,16 +227,16 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     entered = t >= firm.entry_step
     active = state.alive & entered
     shares, outside_share, log_others, top = market_shares(state.product_quality, active, params)
-    revenue = np.where(active, now.ai_demand / 4.0 * shares, 0.0)
+    revenue = for_active(active, now.ai_demand / 4.0 * shares, 0.0)
     gross_profit = revenue * env.gross_margin
     core = firm.core_profit / 4.0 * (1.0 + firm.core_profit_growth) ** (t / 4.0)
     funding = firm.funding_rate / 4.0 * state.valuation
-    income = np.where(active, core + gross_profit + funding, 0.0)
-    operating = np.where(active, firm.operating_costs / 4.0 * now.compute_cost_index, 0.0)
+    income = for_active(active, core + gross_profit + funding, 0.0)
+    operating = for_active(active, firm.operating_costs / 4.0 * now.compute_cost_index, 0.0)
     available = state.cash + income - operating
     alive = state.alive & ~(active & (available < 0.0))
     active = alive & entered
-    budget = np.where(active, np.clip(firm.reinvestment_rate * income, 0.0, np.maximum(available, 0.0)), 0.0)
+    budget = for_active(active, np.clip(firm.reinvestment_rate * income, 0.0, np.maximum(available, 0.0)), 0.0)
     cash = state.cash + income - operating - budget
 
     # --- decision: believed value of the next dollar on each path, plus the drivers ---
@@ -228,10 +267,10 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         term_investor_pressure=drivers.investor_pressure * firm.investor_exposure * env.retreat_penalty * state.x,
     )
     for name in terms:
-        terms[name] = np.where(active, terms[name], 0.0)
+        terms[name] = for_active(active, terms[name], 0.0)
     x_target = sigmoid(sum(terms.values()) / env.decision_temperature)
     moved = np.minimum(state.x + firm.adjustment_speed * (x_target - state.x), 1.0 - firm.wm_floor)
-    x = np.where(active, moved, state.x)
+    x = for_active(active, moved, state.x)
 
     # --- research -------------------------------------------------------------------
     llm_spend = x * budget
@@ -248,9 +287,9 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         * llm_carries_product
     )
 
-    own_knowledge = np.where(active, knowledge_gain(wm_spend, firm.research_efficiency, env), 0.0)
+    own_knowledge = for_active(active, knowledge_gain(wm_spend, firm.research_efficiency, env), 0.0)
     published = firm_sum(firm.openness * own_knowledge)
-    absorbed = np.where(active, env.spillover * (published - firm.openness * own_knowledge), 0.0)
+    absorbed = for_active(active, env.spillover * (published - firm.openness * own_knowledge), 0.0)
     knowledge = state.wm_knowledge + own_knowledge + absorbed
 
     anyone_before = firm_any(state.wm_breakthrough)
@@ -269,13 +308,13 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
 
     # Investors judge a firm by the product it has or, after a breakthrough, the one it will have;
     # a lab with neither yet (a world-model start-up) is judged on its promise: neutral.
-    best_quality = firm_max(np.where(active, product_quality, 0.0))
+    best_quality = firm_max(for_active(active, product_quality, 0.0))
     prospective = np.maximum(product_quality, np.where(breakthrough, env.wm_ceiling, 0.0))
     standing = np.where(prospective > 0.0, (prospective - best_quality) / np.maximum(best_quality, TINY), 0.0)
     retreat = np.maximum(state.x - x, 0.0)
     confidence_target = np.maximum(1.0 + env.standing_weight * np.minimum(standing, 0.0), 0.0)
     confidence = state.confidence + env.confidence_speed * (confidence_target - state.confidence)
-    confidence = np.where(active, np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0), 0.0)
+    confidence = for_active(active, np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0), 0.0)
     prospect = np.where(breakthrough, env.prospect_weight * share_if_wm * now.ai_demand_ahead, 0.0)
     valuation = confidence * (firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * revenue, prospect))
 
@@ -285,16 +324,16 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         alive=alive,
         active=active,
         cash=cash,
-        core_profit=np.where(active, core, 0.0),
+        core_profit=for_active(active, core, 0.0),
         ai_revenue=revenue,
         ai_gross_profit=gross_profit,
-        funding=np.where(active, funding, 0.0),
+        funding=for_active(active, funding, 0.0),
         income=income,
         operating_cost=operating,
         budget=budget,
         market_share=shares,
         x=x,
-        x_target=np.where(active, x_target, state.x_target),
+        x_target=for_active(active, x_target, state.x_target),
         llm_spend=llm_spend,
         wm_spend=wm_spend,
         compute_bought=physical_compute,
@@ -310,9 +349,9 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         wm_sunk=state.wm_sunk + wm_spend,
         belief_llm_return=belief,
         believed_difficulty=believed_difficulty,
-        value_llm=np.where(active, value_llm, 0.0),
-        value_wm=np.where(active, value_wm, 0.0),
-        llm_payback=np.where(active, llm_payback, 0.0),
+        value_llm=for_active(active, value_llm, 0.0),
+        value_wm=for_active(active, value_wm, 0.0),
+        llm_payback=for_active(active, llm_payback, 0.0),
         confidence=confidence,
         valuation=valuation,
         energy=energy,
@@ -354,7 +393,7 @@ def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, param
 
 def _llm_lag(state: ArrayBag, active: np.ndarray) -> np.ndarray:
     """How far each firm's LLM lags the LLM leader, as a share of the leader's quality."""
-    leader = firm_max(np.where(active, state.llm_quality, 0.0))
+    leader = firm_max(for_active(active, state.llm_quality, 0.0))
     return np.clip((leader - state.llm_quality) / np.maximum(leader, TINY), 0.0, 1.0)
 
 
@@ -388,8 +427,8 @@ def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray) -> Arr
         total_llm_spend=llm,
         total_wm_spend=wm,
         llm_spend_share=llm / np.maximum(llm + wm, TINY),
-        best_llm_quality=firm_max(np.where(s.active, s.llm_quality, 0.0)),
-        best_wm_quality=firm_max(np.where(s.active, s.wm_quality, 0.0)),
+        best_llm_quality=firm_max(for_active(s.active, s.llm_quality, 0.0)),
+        best_wm_quality=firm_max(for_active(s.active, s.wm_quality, 0.0)),
         total_compute_bought=firm_sum(s.compute_bought),
         energy_use=firm_sum(s.energy),
         firms_alive=firm_sum(s.alive.astype(float)),
