@@ -297,10 +297,10 @@ def _execute(tasks: Iterator[ChunkTask], workers: int, client: Any | None) -> It
     elif workers <= 1:
         for task in tasks:
             yield run_chunk(task)
-    else:
-        pool = _local_pool(workers)
+    else:  # this process runs a share of the chunks too, instead of only waiting
+        pool = _local_pool(workers - 1)
         try:
-            yield from _bounded(pool, tasks, workers * IN_FLIGHT_PER_WORKER)
+            yield from _bounded(pool, tasks, (workers - 1) * IN_FLIGHT_PER_WORKER, here_every=workers)
         finally:  # every result is in (or the sweep was stopped): let the workers exit on their own
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -325,25 +325,45 @@ def _local_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
-def _bounded(executor: Executor, tasks: Iterator[ChunkTask], limit: int) -> Iterator[ChunkResult]:
-    """Submit tasks with at most ``limit`` in flight; yield results as they finish."""
+def _bounded(executor: Executor, tasks: Iterator[ChunkTask], limit: int, here_every: int = 0) -> Iterator[ChunkResult]:
+    """Submit tasks with at most ``limit`` in flight; yield results as they finish.
+
+    With ``here_every`` = n, every n-th task runs in this process instead, so that n
+    processes share the work (this one and the executor's n - 1).
+    """
     pending: set[Future] = set()
-    tasks = iter(tasks)
     try:
-        while True:
-            while len(pending) < limit:
-                task = next(tasks, None)
-                if task is None:
-                    break
+        for i, task in enumerate(tasks):
+            if here_every and i % here_every == here_every - 1:
+                _let_dispatch(pending)
+                yield run_chunk(task)
+                finished = {future for future in pending if future.done()}
+            else:
                 pending.add(executor.submit(run_chunk, task))
-            if not pending:
-                return
+                finished = set()
+                if len(pending) >= limit:
+                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            pending -= finished
+            yield from (future.result() for future in finished)
+        while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
+            yield from (future.result() for future in finished)
     finally:
         for future in pending:
             future.cancel()
+
+
+def _let_dispatch(pending: set[Future]) -> None:
+    """Give the pool's threads the moment they need to send submitted tasks to the workers.
+
+    They pickle and send in threads of this process; a chunk running here holds the GIL
+    and hands it over only every 5 ms (Python's switch interval), which delayed a worker's
+    start by 10-15 ms. Waits at most 50 ms.
+    """
+    deadline = time.monotonic() + 0.05
+    while any(not (f.running() or f.done()) for f in pending) and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    time.sleep(0.001)  # the queue's feeder thread pickles and writes the last task
 
 
 def connect(address: str) -> Any:
