@@ -32,15 +32,26 @@ _TO_UNIT = 2.0**-53
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser: a bijection of 64-bit integers with full avalanche."""
-    z = (z ^ (z >> _S30)) * _C1
-    z = (z ^ (z >> _S27)) * _C2
-    return z ^ (z >> _S31)
+    """SplitMix64 finaliser: a bijection of 64-bit integers with full avalanche.
+
+    Works in place on ``z`` (which the callers own) with one scratch array: a block of
+    draws is large, and each new array of that size costs fresh memory pages.
+    """
+    shifted = z >> _S30
+    z ^= shifted
+    z *= _C1
+    np.right_shift(z, _S27, out=shifted)
+    z ^= shifted
+    z *= _C2
+    np.right_shift(z, _S31, out=shifted)
+    z ^= shifted
+    return z
 
 
 def _keys(seeds: np.ndarray, stream: int) -> np.ndarray:
     with np.errstate(over="ignore"):
-        return _mix(_mix(seeds.astype(np.uint64) * _GOLDEN + np.uint64(stream) * _C3))
+        start = seeds.astype(np.uint64).reshape(-1) * _GOLDEN + np.uint64(stream) * _C3  # an array, even for one seed
+        return _mix(_mix(start)).reshape(seeds.shape)
 
 
 def _uniform(keys: np.ndarray, firms: np.ndarray, quarters: np.ndarray) -> np.ndarray:
@@ -49,13 +60,24 @@ def _uniform(keys: np.ndarray, firms: np.ndarray, quarters: np.ndarray) -> np.nd
         counter = _mix(firms.astype(np.uint64) * _GOLDEN + quarters.astype(np.uint64)[..., None] * _C3 + _C1)
         shape = quarters.shape + firms.shape + (1,) * keys.ndim
         bits = _mix(_mix(keys + counter.reshape(shape)))
-    return (bits >> _S11).astype(np.float64) * _TO_UNIT
+    bits >>= _S11
+    unit = bits.astype(np.float64)
+    unit *= _TO_UNIT
+    return unit
 
 
 def _normal(keys_a: np.ndarray, keys_b: np.ndarray, firms: np.ndarray, quarters: np.ndarray) -> np.ndarray:
-    """Standard normal draws by Box-Muller."""
-    radius = np.sqrt(-2.0 * np.log1p(-_uniform(keys_a, firms, quarters)))
-    return radius * np.cos(2.0 * np.pi * _uniform(keys_b, firms, quarters))
+    """Standard normal draws by Box-Muller (computed in place, see `_mix`)."""
+    radius = _uniform(keys_a, firms, quarters)
+    np.negative(radius, out=radius)
+    np.log1p(radius, out=radius)
+    radius *= -2.0
+    np.sqrt(radius, out=radius)
+    angle = _uniform(keys_b, firms, quarters)
+    angle *= 2.0 * np.pi
+    np.cos(angle, out=angle)
+    radius *= angle
+    return radius
 
 
 BLOCK = 40
