@@ -80,6 +80,26 @@ def test_draws_do_not_depend_on_the_number_of_firms_or_the_batch():
     assert not np.array_equal(alone.at(0).breakthrough_draw, alone.at(1).breakthrough_draw)
 
 
+def test_draws_are_pinned_bit_for_bit():
+    """A draw is a fixed function of (seed, stream, firm, quarter): pinned here so that a
+    refactoring of the generator cannot change the numbers unnoticed (the regression
+    baseline compares with a tolerance)."""
+    draws = NoiseSource([0, 12345], 3).at(41)
+    assert [v.hex() for v in draws.breakthrough_draw[:, 1]] == [
+        "0x1.4932c137fa6b8p-3",
+        "0x1.f25be50601737p-1",
+        "0x1.f34173e0524b9p-1",
+    ]
+    assert [v.hex() for v in draws.belief_shock[:, 1]] == [
+        "-0x1.18b39908c38dcp+0",
+        "0x1.c3675e644cc11p+0",
+        "0x1.1104a28576365p-3",
+    ]
+    assert [v.hex() for v in draws.demand_shock[:, 1]] == ["0x1.63771219628cep+0"]
+    alone = NoiseSource(12345, 3).at(41)
+    np.testing.assert_array_equal(alone.belief_shock, draws.belief_shock[:, 1])
+
+
 def test_draws_are_uniform_and_normal_and_streams_independent():
     from scipy import stats
 
