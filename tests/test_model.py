@@ -83,7 +83,9 @@ def test_draws_do_not_depend_on_the_number_of_firms_or_the_batch():
 def test_draws_are_pinned_bit_for_bit():
     """A draw is a fixed function of (seed, stream, firm, quarter): pinned here so that a
     refactoring of the generator cannot change the numbers unnoticed (the regression
-    baseline compares with a tolerance)."""
+    baseline compares with a tolerance). Uniforms are integer arithmetic, exact anywhere;
+    normals go through log1p and cos, exact for one numpy build and CPU family (as every
+    bit-identity claim, see docs/MODEL.md)."""
     draws = NoiseSource([0, 12345], 3).at(41)
     assert [v.hex() for v in draws.breakthrough_draw[:, 1]] == [
         "0x1.4932c137fa6b8p-3",
