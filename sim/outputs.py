@@ -76,7 +76,10 @@ def stack_history(history: Sequence[ArrayBag], names: Sequence[str] | None = Non
 
 def _stacked(history: Sequence[ArrayBag], name: str) -> np.ndarray:
     """One variable over time: ``(T,) + batch + (F,)``; states hold it firms first (``(F,) + batch``)."""
-    return np.stack([np.moveaxis(state[name], 0, -1) for state in history])
+    stacked = np.stack([state[name] for state in history])
+    if stacked.ndim > 2:  # a batch: (T, F, R) -> (T, R, F)
+        stacked = np.ascontiguousarray(np.moveaxis(stacked, 1, -1))
+    return stacked
 
 
 class StackedHistory(ArrayBag):
