@@ -74,13 +74,20 @@ def firm_any(values: np.ndarray) -> np.ndarray:
     return found
 
 
-def for_active(active: np.ndarray, values: np.ndarray, otherwise: float | np.ndarray = 0.0) -> np.ndarray:
-    """``values`` where a firm is active and ``otherwise`` elsewhere, as np.where; when every
-    firm of every run is active (the common case), ``values`` itself: the same numbers
-    without another pass over memory."""
-    if values.shape == active.shape and active.all():
-        return values
-    return np.where(active, values, otherwise)
+class ActiveFirms:
+    """Which firms are active (alive and entered), and whether every firm of every run is."""
+
+    def __init__(self, flags: np.ndarray):
+        self.flags = flags
+        self.everyone = bool(flags.all())
+
+    def only(self, values: np.ndarray, otherwise: float | np.ndarray = 0.0) -> np.ndarray:
+        """``values`` where a firm is active and ``otherwise`` elsewhere, as np.where; when
+        every firm is active (the common case), ``values`` itself: the same numbers without
+        another pass over memory."""
+        if self.everyone and values.shape == self.flags.shape:
+            return values
+        return np.where(self.flags, values, otherwise)
 
 
 Y_CAP = 1e150
@@ -195,7 +202,7 @@ def utilities(quality: np.ndarray, params: ModelParams) -> np.ndarray:
     return params.env.quality_sensitivity * quality + params.firm.distribution
 
 
-def market_shares(quality: np.ndarray, active: np.ndarray, params: ModelParams) -> tuple:
+def market_shares(quality: np.ndarray, active: ActiveFirms, params: ModelParams) -> tuple:
     """Logit shares with an outside option; inactive firms get none.
 
     Returns (shares, outside share, log-sum of all other alternatives' attractions per firm,
@@ -203,8 +210,8 @@ def market_shares(quality: np.ndarray, active: np.ndarray, params: ModelParams) 
     """
     u = utilities(quality, params)
     u_outside = params.env.quality_sensitivity * params.env.outside_quality
-    top = np.maximum(firm_max(for_active(active, u, -np.inf)), u_outside)
-    attraction = np.exp(for_active(active, u - top, -np.inf))
+    top = np.maximum(firm_max(active.only(u, -np.inf)), u_outside)
+    attraction = np.exp(active.only(u - top, -np.inf))
     outside = np.exp(u_outside - top)
     total = firm_sum(attraction) + outside
     shares = attraction / total
@@ -225,18 +232,18 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
 
     # --- market and finance ---------------------------------------------------------
     entered = t >= firm.entry_step
-    active = state.alive & entered
+    active = ActiveFirms(state.alive & entered)
     shares, outside_share, log_others, top = market_shares(state.product_quality, active, params)
-    revenue = for_active(active, now.ai_demand / 4.0 * shares, 0.0)
+    revenue = active.only(now.ai_demand / 4.0 * shares)
     gross_profit = revenue * env.gross_margin
     core = firm.core_profit / 4.0 * (1.0 + firm.core_profit_growth) ** (t / 4.0)
     funding = firm.funding_rate / 4.0 * state.valuation
-    income = for_active(active, core + gross_profit + funding, 0.0)
-    operating = for_active(active, firm.operating_costs / 4.0 * now.compute_cost_index, 0.0)
+    income = active.only(core + gross_profit + funding)
+    operating = active.only(firm.operating_costs / 4.0 * now.compute_cost_index)
     available = state.cash + income - operating
-    alive = state.alive & ~(active & (available < 0.0))
-    active = alive & entered
-    budget = for_active(active, np.clip(firm.reinvestment_rate * income, 0.0, np.maximum(available, 0.0)), 0.0)
+    alive = state.alive & ~(active.flags & (available < 0.0))
+    active = ActiveFirms(alive & entered)
+    budget = active.only(np.clip(firm.reinvestment_rate * income, 0.0, np.maximum(available, 0.0)))
     cash = state.cash + income - operating - budget
 
     # --- decision: believed value of the next dollar on each path, plus the drivers ---
@@ -267,10 +274,10 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         term_investor_pressure=drivers.investor_pressure * firm.investor_exposure * env.retreat_penalty * state.x,
     )
     for name in terms:
-        terms[name] = for_active(active, terms[name], 0.0)
+        terms[name] = active.only(terms[name])
     x_target = sigmoid(sum(terms.values()) / env.decision_temperature)
     moved = np.minimum(state.x + firm.adjustment_speed * (x_target - state.x), 1.0 - firm.wm_floor)
-    x = for_active(active, moved, state.x)
+    x = active.only(moved, state.x)
 
     # --- research -------------------------------------------------------------------
     llm_spend = x * budget
@@ -287,34 +294,34 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         * llm_carries_product
     )
 
-    own_knowledge = for_active(active, knowledge_gain(wm_spend, firm.research_efficiency, env), 0.0)
+    own_knowledge = active.only(knowledge_gain(wm_spend, firm.research_efficiency, env))
     published = firm_sum(firm.openness * own_knowledge)
-    absorbed = for_active(active, env.spillover * (published - firm.openness * own_knowledge), 0.0)
+    absorbed = active.only(env.spillover * (published - firm.openness * own_knowledge))
     knowledge = state.wm_knowledge + own_knowledge + absorbed
 
     anyone_before = firm_any(state.wm_breakthrough)
     difficulty = env.wm_difficulty * np.where(anyone_before, 1.0 - env.follower_ease, 1.0)
     hazard = -np.expm1(-env.wm_hazard_rate * _power(knowledge / difficulty, env.wm_hazard_exponent))
-    new_breakthrough = active & ~state.wm_breakthrough & (noise.breakthrough_draw < hazard)
+    new_breakthrough = active.flags & ~state.wm_breakthrough & (noise.breakthrough_draw < hazard)
     breakthrough = state.wm_breakthrough | new_breakthrough
     wm_capital = state.wm_capital + np.where(state.wm_breakthrough, wm_spend, 0.0)
     quality_wm = np.where(breakthrough, -env.wm_ceiling * np.expm1(-wm_capital / env.wm_development_scale), 0.0)
     product_quality = np.maximum(quality_llm, quality_wm)
 
     # --- beliefs, investors, totals -------------------------------------------------
-    belief = _updated_llm_belief(state, quality_llm, llm_spend, active, noise.belief_shock, env)
+    belief = _updated_llm_belief(state, quality_llm, llm_spend, active.flags, noise.belief_shock, env)
     breaker_knowledge = firm_min(np.where(new_breakthrough, knowledge, np.inf))
     believed_difficulty = np.minimum(state.believed_difficulty, breaker_knowledge * (1.0 - env.follower_ease))
 
     # Investors judge a firm by the product it has or, after a breakthrough, the one it will have;
     # a lab with neither yet (a world-model start-up) is judged on its promise: neutral.
-    best_quality = firm_max(for_active(active, product_quality, 0.0))
+    best_quality = firm_max(active.only(product_quality))
     prospective = np.maximum(product_quality, np.where(breakthrough, env.wm_ceiling, 0.0))
     standing = np.where(prospective > 0.0, (prospective - best_quality) / np.maximum(best_quality, TINY), 0.0)
     retreat = np.maximum(state.x - x, 0.0)
     confidence_target = np.maximum(1.0 + env.standing_weight * np.minimum(standing, 0.0), 0.0)
     confidence = state.confidence + env.confidence_speed * (confidence_target - state.confidence)
-    confidence = for_active(active, np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0), 0.0)
+    confidence = active.only(np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0))
     prospect = np.where(breakthrough, env.prospect_weight * share_if_wm * now.ai_demand_ahead, 0.0)
     valuation = confidence * (firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * revenue, prospect))
 
@@ -322,18 +329,18 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
 
     new_state = ArrayBag(
         alive=alive,
-        active=active,
+        active=active.flags,
         cash=cash,
-        core_profit=for_active(active, core, 0.0),
+        core_profit=active.only(core),
         ai_revenue=revenue,
         ai_gross_profit=gross_profit,
-        funding=for_active(active, funding, 0.0),
+        funding=active.only(funding),
         income=income,
         operating_cost=operating,
         budget=budget,
         market_share=shares,
         x=x,
-        x_target=for_active(active, x_target, state.x_target),
+        x_target=active.only(x_target, state.x_target),
         llm_spend=llm_spend,
         wm_spend=wm_spend,
         compute_bought=physical_compute,
@@ -349,15 +356,15 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         wm_sunk=state.wm_sunk + wm_spend,
         belief_llm_return=belief,
         believed_difficulty=believed_difficulty,
-        value_llm=for_active(active, value_llm, 0.0),
-        value_wm=for_active(active, value_wm, 0.0),
-        llm_payback=for_active(active, llm_payback, 0.0),
+        value_llm=active.only(value_llm),
+        value_wm=active.only(value_wm),
+        llm_payback=active.only(llm_payback),
         confidence=confidence,
         valuation=valuation,
         energy=energy,
         **terms,
     )
-    new_state.update(_market_totals(new_state, now, outside_share))
+    new_state.update(_market_totals(new_state, now, outside_share, active))
     return new_state
 
 
@@ -391,9 +398,9 @@ def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, param
     return knowledge_per_dollar * g * y / projected * slope
 
 
-def _llm_lag(state: ArrayBag, active: np.ndarray) -> np.ndarray:
+def _llm_lag(state: ArrayBag, active: ActiveFirms) -> np.ndarray:
     """How far each firm's LLM lags the LLM leader, as a share of the leader's quality."""
-    leader = firm_max(for_active(active, state.llm_quality, 0.0))
+    leader = firm_max(active.only(state.llm_quality))
     return np.clip((leader - state.llm_quality) / np.maximum(leader, TINY), 0.0, 1.0)
 
 
@@ -410,7 +417,7 @@ def _updated_llm_belief(state, quality_llm, llm_spend, active, shock, env) -> np
     )
 
 
-def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray) -> ArrayBag:
+def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray, active: ActiveFirms) -> ArrayBag:
     """Per-quarter market-wide outputs (shape (1,) + batch)."""
 
     llm, wm = firm_sum(s.llm_spend), firm_sum(s.wm_spend)
@@ -427,8 +434,8 @@ def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray) -> Arr
         total_llm_spend=llm,
         total_wm_spend=wm,
         llm_spend_share=llm / np.maximum(llm + wm, TINY),
-        best_llm_quality=firm_max(for_active(s.active, s.llm_quality, 0.0)),
-        best_wm_quality=firm_max(for_active(s.active, s.wm_quality, 0.0)),
+        best_llm_quality=firm_max(active.only(s.llm_quality)),
+        best_wm_quality=firm_max(active.only(s.wm_quality)),
         total_compute_bought=firm_sum(s.compute_bought),
         energy_use=firm_sum(s.energy),
         firms_alive=firm_sum(s.alive.astype(float)),
@@ -445,7 +452,7 @@ def initial_state(params: ModelParams) -> ArrayBag:
     compute = firm.initial_compute.copy()
     quality = llm_quality(compute, env, scale)
     present = firm.entry_step <= 0
-    shares = market_shares(quality, present, params)[0]
+    shares = market_shares(quality, ActiveFirms(present), params)[0]
     demand = environment_at(0, params, np.zeros(env.steps.shape)).ai_demand
     state = ArrayBag({name: zeros.copy() for name in FIRM_VARIABLES})
     state.update(
