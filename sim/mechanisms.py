@@ -295,8 +295,9 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     )
 
     own_knowledge = active.only(knowledge_gain(wm_spend, firm.research_efficiency, env))
-    published = firm_sum(firm.openness * own_knowledge)
-    absorbed = active.only(env.spillover * (published - firm.openness * own_knowledge))
+    shared = firm.openness * own_knowledge
+    published = firm_sum(shared)
+    absorbed = active.only(env.spillover * (published - shared))
     knowledge = state.wm_knowledge + own_knowledge + absorbed
 
     anyone_before = firm_any(state.wm_breakthrough)

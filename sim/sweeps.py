@@ -335,7 +335,7 @@ def _bounded(executor: Executor, tasks: Iterator[ChunkTask], limit: int, here_ev
     try:
         for i, task in enumerate(tasks):
             if here_every and i % here_every == here_every - 1:
-                _let_dispatch(pending)
+                _let_dispatch(pending, helpers=here_every - 1)
                 yield run_chunk(task)
                 finished = {future for future in pending if future.done()}
             else:
@@ -353,15 +353,16 @@ def _bounded(executor: Executor, tasks: Iterator[ChunkTask], limit: int, here_ev
             future.cancel()
 
 
-def _let_dispatch(pending: set[Future]) -> None:
-    """Give the pool's threads the moment they need to send submitted tasks to the workers.
+def _let_dispatch(pending: set[Future], helpers: int) -> None:
+    """Give the pool's threads the moment they need to send each helper a task.
 
     They pickle and send in threads of this process; a chunk running here holds the GIL
-    and hands it over only every 5 ms (Python's switch interval), which delayed a worker's
-    start by 10-15 ms. Waits at most 50 ms.
+    and hands it over only every 5 ms (Python's switch interval), which delayed a helper's
+    start by 10-15 ms. Waits until a task per helper is on its way, at most 20 ms.
     """
-    deadline = time.monotonic() + 0.05
-    while any(not (f.running() or f.done()) for f in pending) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 0.02
+    wanted = min(len(pending), helpers)
+    while sum(f.running() or f.done() for f in pending) < wanted and time.monotonic() < deadline:
         time.sleep(0.0005)
     time.sleep(0.001)  # the queue's feeder thread pickles and writes the last task
 
