@@ -29,49 +29,37 @@ PATH_SWITCH_WIDTH = 0.05
 """Quality gap over which product value shifts from one path to the other (smooth max)."""
 
 
-SHORT_FIRM_AXIS = 8
-"""Below this many firms, sums over firms run row by row (see `firm_sum`)."""
+IN_ORDER_BELOW = 8
+"""numpy reduces fewer than 8 values one after the other, whatever the array's shape (pinned
+by a test); from 8 on it sums a lone run's firms pairwise but a batch's in order."""
+
+
+def _over_firms(ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
+    """``ufunc`` applied over firms (the first axis) one firm after the other, keeping the
+    axis: shape (1,) + batch. The same bits for a run alone and in a batch."""
+    if values.shape[0] < IN_ORDER_BELOW:
+        return ufunc.reduce(values, axis=0, keepdims=True)
+    return ufunc.accumulate(values, axis=0)[-1:]
 
 
 def firm_sum(values: np.ndarray) -> np.ndarray:
-    """Sum over firms (the first axis), keeping it: shape (1,) + batch.
-
-    Firms are added one after the other, in order, whatever the batch shape, so a run gives
-    the same bits alone or in a batch (numpy would sum a run's contiguous firm row pairwise
-    but a batch's firm axis sequentially). Few firms: row by row (fast for short axes);
-    many: a running sum.
-    """
-    if values.shape[0] >= SHORT_FIRM_AXIS:
-        return np.add.accumulate(values, axis=0)[-1:]
-    total = values[0:1] + 0.0
-    for i in range(1, values.shape[0]):
-        total = total + values[i : i + 1]
-    return total
+    """Sum over firms, keeping the axis."""
+    return _over_firms(np.add, values)
 
 
 def firm_max(values: np.ndarray) -> np.ndarray:
-    """Maximum over firms, keeping the axis (exact in any order)."""
-    if values.shape[0] >= SHORT_FIRM_AXIS:
-        return np.max(values, axis=0, keepdims=True)
-    best = values[0:1]
-    for i in range(1, values.shape[0]):
-        best = np.maximum(best, values[i : i + 1])
-    return best
+    """Maximum over firms, keeping the axis."""
+    return _over_firms(np.maximum, values)
 
 
 def firm_min(values: np.ndarray) -> np.ndarray:
-    """Minimum over firms, keeping the axis (exact in any order)."""
-    return -firm_max(-values)
+    """Minimum over firms, keeping the axis."""
+    return _over_firms(np.minimum, values)
 
 
 def firm_any(values: np.ndarray) -> np.ndarray:
     """Whether any firm's flag is set, keeping the axis."""
-    if values.shape[0] >= SHORT_FIRM_AXIS:
-        return np.any(values, axis=0, keepdims=True)
-    found = values[0:1]
-    for i in range(1, values.shape[0]):
-        found = found | values[i : i + 1]
-    return found
+    return _over_firms(np.logical_or, values)
 
 
 class ActiveFirms:

@@ -27,17 +27,27 @@ def test_stacked_runs_equal_single_runs_bit_for_bit():
 
 
 def test_firm_reductions_are_the_same_alone_and_in_a_batch():
-    """Sums over firms add firms one after the other, whatever the batch shape and however
-    many firms (numpy alone would sum a run's firm row pairwise, a batch's firm axis in order)."""
+    """Reductions over firms take firms one after the other, whatever the batch shape and
+    however many firms, so a run gives the same bits alone or in a batch of any size (numpy
+    alone would sum 8+ firms of a lone run pairwise). Signed zeros and infinities included."""
     from sim.mechanisms import firm_any, firm_max, firm_min, firm_sum
 
     rng = np.random.default_rng(0)
     for firms in range(1, 12):
         values = rng.standard_normal((firms, 3000)) * 10 ** rng.uniform(-6, 6, (firms, 3000))
-        np.testing.assert_array_equal(firm_sum(values)[0], functools.reduce(np.add, values))
-        np.testing.assert_array_equal(firm_max(values), np.max(values, axis=0, keepdims=True))
-        np.testing.assert_array_equal(firm_min(values), np.min(values, axis=0, keepdims=True))
+        special = rng.random(values.shape)
+        values[special < 0.1] = 0.0
+        values[(special >= 0.1) & (special < 0.2)] = -0.0
+        values[(special >= 0.2) & (special < 0.22)] = np.inf
         flags = values > 1.0
+        for reduce, fold in ((firm_sum, np.add), (firm_max, np.maximum), (firm_min, np.minimum)):
+            batch = reduce(values)
+            np.testing.assert_array_equal(batch[0], functools.reduce(fold, values))  # in order (0.0 == -0.0)
+            for runs in (1, 2, 7):
+                part = reduce(values[:, :runs])
+                np.testing.assert_array_equal(np.signbit(part), np.signbit(batch[:, :runs]))
+                np.testing.assert_array_equal(part, batch[:, :runs])
+            alone = np.array([reduce(values[:, r])[0] for r in range(50)])
+            np.testing.assert_array_equal(np.signbit(alone), np.signbit(batch[0, :50]))
+            np.testing.assert_array_equal(alone, batch[0, :50])
         np.testing.assert_array_equal(firm_any(flags), np.any(flags, axis=0, keepdims=True))
-        alone = np.array([firm_sum(values[:, r])[0] for r in range(50)])
-        np.testing.assert_array_equal(alone, firm_sum(values)[0, :50])
