@@ -233,11 +233,14 @@ def plan_runs(spec: SweepSpec) -> pd.DataFrame:
 
 def runs_for_sets(sets: pd.DataFrame, seeds: list[int]) -> pd.DataFrame:
     """Every parameter set (a row of ``sets``) with every seed: run_id, set_id, seed, parameters."""
-    plan = sets.loc[sets.index.repeat(len(seeds))].reset_index(drop=True)
-    plan.insert(0, "seed", np.tile(np.asarray(seeds, dtype=np.int64), len(sets)))
-    plan.insert(0, "set_id", np.repeat(np.arange(len(sets), dtype=np.int64), len(seeds)))
-    plan.insert(0, "run_id", np.arange(len(plan), dtype=np.int64))
-    return plan
+    repeats = len(seeds)
+    columns = {
+        "run_id": np.arange(len(sets) * repeats, dtype=np.int64),
+        "set_id": np.repeat(np.arange(len(sets), dtype=np.int64), repeats),
+        "seed": np.tile(np.asarray(seeds, dtype=np.int64), len(sets)),
+    }
+    columns.update({name: np.repeat(sets[name].to_numpy(), repeats) for name in sets.columns})
+    return pd.DataFrame(columns)
 
 
 def build_scenario(base: dict, overrides: dict[str, Any]) -> Scenario:

@@ -321,7 +321,7 @@ def _local_pool(workers: int) -> ProcessPoolExecutor:
         warnings.filterwarnings(
             "ignore", message=".*use of fork\\(\\) may lead to deadlocks", category=DeprecationWarning
         )
-        pool.submit(int).result()  # with fork, the first task starts every worker
+        pool.submit(int)  # with fork, the first task starts every worker, here and now
     return pool
 
 
