@@ -159,7 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """--workers and --quiet, for commands that run many simulations."""
     parser.add_argument(
-        "--workers", type=_positive_int, default=os.cpu_count() or 1, help="local worker processes (default: cores)"
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="processes to run on: this one and N-1 forked helpers (default: cores)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
