@@ -301,7 +301,7 @@ def _execute(tasks: Iterator[ChunkTask], workers: int, client: Any | None) -> It
         pool = _local_pool(workers - 1)
         try:
             yield from _bounded(pool, tasks, (workers - 1) * IN_FLIGHT_PER_WORKER, here_every=workers)
-        finally:  # every result is in (or the sweep was stopped): let the workers exit on their own
+        finally:  # every result is in (or the sweep was stopped): let the helpers exit on their own
             pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -157,6 +157,8 @@ def test_local_workers_and_folder_give_identical_results(in_process, tmp_path):
     assert manifest["spec_hash"] and manifest["aisim_version"]
     series = load_results(tmp_path / "out", "series")
     assert len(series) == 20 * 12 * 5 and {"x", "hhi"} <= set(series.columns)
+    # three processes: this one runs every third chunk, two helpers the rest
+    pd.testing.assert_frame_equal(sweep(small_spec(), workers=3), in_process, check_exact=True)
 
 
 def test_each_run_equals_the_mesa_model(in_process):
