@@ -108,6 +108,37 @@ def llm_compute_scale(params: ModelParams) -> np.ndarray:
     return params.derived["llm_compute_scale"]
 
 
+def run_constants(params: ModelParams) -> ArrayBag:
+    """Combinations of parameters that `advance` uses every quarter but that stay fixed over a
+    run, computed once per parameter object.
+
+    Each is the leading part of a product in the equations (evaluated left to right), so
+    using it gives the very same numbers as writing the product out.
+    """
+    cached = params.derived.get("run_constants")
+    if cached is not None:
+        return cached
+    env, drivers, firm = params.env, params.drivers, params.firm
+    params.derived["run_constants"] = ArrayBag(
+        core_profit_per_quarter=firm.core_profit / 4.0,
+        core_growth_factor=1.0 + firm.core_profit_growth,
+        funding_rate_per_quarter=firm.funding_rate / 4.0,
+        operating_costs_per_quarter=firm.operating_costs / 4.0,
+        competitive_weight=drivers.competitive_pressure * firm.rivalry,
+        scaling_optimism_term=np.log1p(drivers.scaling_optimism * firm.scaling_optimism),
+        sunk_cost_weight=drivers.sunk_cost * firm.sunk_cost_bias,
+        investor_weight=drivers.investor_pressure * firm.investor_exposure * env.retreat_penalty,
+        x_max=1.0 - firm.wm_floor,
+        utility_at_wm_ceiling=utilities(env.wm_ceiling, params),
+        knowledge_yield=firm.research_efficiency * env.wm_productivity,
+        knowledge_per_dollar_at_zero=firm.research_efficiency
+        * env.wm_productivity
+        * env.wm_returns
+        / env.wm_spend_scale,
+    )
+    return params.derived["run_constants"]
+
+
 def llm_quality(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.ndarray:
     """Scaling law with a ceiling: q = Q_max * (1 - (1 + C/C_s)^-a). Never falls as C grows."""
     return env.llm_ceiling * -np.expm1(-env.llm_scaling_exponent * np.log1p(compute / scale))
@@ -119,12 +150,13 @@ def llm_quality_slope(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> 
     return np.exp(np.log(env.llm_ceiling * a) - np.log(scale) - (a + 1.0) * np.log1p(compute / scale))
 
 
-def knowledge_gain(spend: np.ndarray, efficiency: np.ndarray, env: ArrayBag) -> np.ndarray:
+def knowledge_gain(spend: np.ndarray, knowledge_yield: np.ndarray, env: ArrayBag) -> np.ndarray:
     """World-model knowledge from a quarter's spend: diminishing returns, finite at zero spend.
 
-    gain = efficiency * wm_productivity * ((1 + spend / wm_spend_scale)^wm_returns - 1)
+    gain = efficiency * wm_productivity * ((1 + spend / wm_spend_scale)^wm_returns - 1), where
+    ``knowledge_yield`` is efficiency * wm_productivity (see `run_constants`).
     """
-    return efficiency * env.wm_productivity * np.expm1(env.wm_returns * np.log1p(spend / env.wm_spend_scale))
+    return knowledge_yield * np.expm1(env.wm_returns * np.log1p(spend / env.wm_spend_scale))
 
 
 ENVIRONMENT_BLOCK = 40
@@ -207,16 +239,12 @@ def market_shares(quality: np.ndarray, active: ActiveFirms, params: ModelParams)
     return shares, outside / total, log_others, top
 
 
-def share_with_quality(quality: np.ndarray, log_others, top, params: ModelParams) -> np.ndarray:
-    """A firm's share if its product had the given quality, rivals unchanged."""
-    return sigmoid(utilities(quality, params) - top - log_others)
-
-
 def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> ArrayBag:
     """One quarter of the model: the state after quarter t, with every output variable."""
     env, drivers, firm = params.env, params.drivers, params.firm
     now = environment_at(t, params, noise.demand_shock)
     scale = llm_compute_scale(params)
+    c = run_constants(params)
 
     # --- market and finance ---------------------------------------------------------
     entered = t >= firm.entry_step
@@ -224,10 +252,10 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     shares, outside_share, log_others, top = market_shares(state.product_quality, active, params)
     revenue = active.only(now.ai_demand / 4.0 * shares)
     gross_profit = revenue * env.gross_margin
-    core = firm.core_profit / 4.0 * (1.0 + firm.core_profit_growth) ** (t / 4.0)
-    funding = firm.funding_rate / 4.0 * state.valuation
+    core = c.core_profit_per_quarter * c.core_growth_factor ** (t / 4.0)
+    funding = c.funding_rate_per_quarter * state.valuation
     income = active.only(core + gross_profit + funding)
-    operating = active.only(firm.operating_costs / 4.0 * now.compute_cost_index)
+    operating = active.only(c.operating_costs_per_quarter * now.compute_cost_index)
     available = state.cash + income - operating
     alive = state.alive & ~(active.flags & (available < 0.0))
     active = ActiveFirms(alive & entered)
@@ -241,7 +269,7 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     llm_carries_product = sigmoid((state.llm_quality - state.wm_quality) / PATH_SWITCH_WIDTH)
     value_llm = state.belief_llm_return * revenue_per_quality * horizon * llm_carries_product
 
-    share_if_wm = share_with_quality(env.wm_ceiling, log_others, top, params)
+    share_if_wm = sigmoid(c.utility_at_wm_ceiling - top - log_others)  # with a world model at its ceiling
     wm_payoff = profit_pool * np.maximum(share_if_wm - shares, 0.0) * horizon
     planned_wm = (1.0 - state.x) * budget
     value_wm = wm_payoff * np.where(
@@ -253,18 +281,15 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     terms = ArrayBag(
         term_value=np.clip(np.log(value_llm + TINY) - np.log(value_wm + TINY), -LOGIT_CLIP, LOGIT_CLIP),
         term_revenue_feedback=drivers.revenue_feedback * revenue * llm_carries_product / np.maximum(income, TINY),
-        term_competitive_pressure=drivers.competitive_pressure * firm.rivalry * _llm_lag(state, active),
-        term_scaling_optimism=np.log1p(drivers.scaling_optimism * firm.scaling_optimism),
-        term_sunk_cost=drivers.sunk_cost
-        * firm.sunk_cost_bias
-        * state.llm_sunk
-        / np.maximum(state.llm_sunk + state.wm_sunk, TINY),
-        term_investor_pressure=drivers.investor_pressure * firm.investor_exposure * env.retreat_penalty * state.x,
+        term_competitive_pressure=c.competitive_weight * _llm_lag(state, active),
+        term_scaling_optimism=c.scaling_optimism_term,
+        term_sunk_cost=c.sunk_cost_weight * state.llm_sunk / np.maximum(state.llm_sunk + state.wm_sunk, TINY),
+        term_investor_pressure=c.investor_weight * state.x,
     )
     for name in terms:
         terms[name] = active.only(terms[name])
     x_target = sigmoid(sum(terms.values()) / env.decision_temperature)
-    moved = np.minimum(state.x + firm.adjustment_speed * (x_target - state.x), 1.0 - firm.wm_floor)
+    moved = np.minimum(state.x + firm.adjustment_speed * (x_target - state.x), c.x_max)
     x = active.only(moved, state.x)
 
     # --- research -------------------------------------------------------------------
@@ -282,7 +307,7 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         * llm_carries_product
     )
 
-    own_knowledge = active.only(knowledge_gain(wm_spend, firm.research_efficiency, env))
+    own_knowledge = active.only(knowledge_gain(wm_spend, c.knowledge_yield, env))
     shared = firm.openness * own_knowledge
     published = firm_sum(shared)
     absorbed = active.only(env.spillover * (published - shared))
@@ -368,14 +393,10 @@ def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, param
     """
     env = params.env
     quarters = 4.0 * env.planning_horizon_years
-    efficiency = params.firm.research_efficiency
-    gain_now = knowledge_gain(planned_wm, efficiency, env)
-    knowledge_per_dollar = (
-        efficiency
-        * env.wm_productivity
-        * env.wm_returns
-        / env.wm_spend_scale
-        * (1.0 + planned_wm / env.wm_spend_scale) ** (env.wm_returns - 1.0)
+    c = run_constants(params)
+    gain_now = knowledge_gain(planned_wm, c.knowledge_yield, env)
+    knowledge_per_dollar = c.knowledge_per_dollar_at_zero * (1.0 + planned_wm / env.wm_spend_scale) ** (
+        env.wm_returns - 1.0
     )
     believed = state.believed_difficulty
     projected = np.maximum(state.wm_knowledge + quarters / 2.0 * gain_now, 1e-3 * believed)
