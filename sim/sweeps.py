@@ -82,26 +82,30 @@ class SweepReport:
 
 def run_chunk(task: ChunkTask) -> ChunkResult:
     """Run one chunk in lockstep; a run that fails is recorded with its error, the rest go on."""
-    parameter_names = [c for c in task.runs.columns if c not in ("run_id", "set_id", "seed")]
+    runs = task.runs
+    set_ids = runs.set_id.to_numpy()
     scenarios: dict[int, Scenario] = {}
     errors: dict[int, str] = {}
-    for set_id, row in task.runs.drop_duplicates("set_id").set_index("set_id").iterrows():
-        overrides = {name: _plain(row[name]) for name in parameter_names}
+    values = {name: runs[name].to_numpy() for name in runs.columns if name not in ("run_id", "set_id", "seed")}
+    for set_id, first in zip(*np.unique(set_ids, return_index=True), strict=True):
+        overrides = {name: _plain(column[first]) for name, column in values.items()}
         try:
-            scenarios[set_id] = build_scenario(task.base, overrides)
+            scenarios[int(set_id)] = build_scenario(task.base, overrides)
         except ParameterError as err:
-            errors[set_id] = str(err)
+            errors[int(set_id)] = str(err)
     tables: list[pd.DataFrame] = []
     series: list[pd.DataFrame] = []
-    runnable = task.runs[task.runs.set_id.isin(list(scenarios))]
-    run_steps = runnable.set_id.map(lambda s: task.steps or scenarios[s].environment.steps)
-    for steps, group in runnable.groupby(run_steps, sort=False):
+    steps_of = {s: task.steps or scenario.environment.steps for s, scenario in scenarios.items()}
+    for steps in dict.fromkeys(steps_of.values()):  # runs of one length run together
+        group = runs[np.isin(set_ids, [s for s, n in steps_of.items() if n == steps])]
         tables.append(_run_group(task, group, scenarios, int(steps), series))
-    failed_runs = task.runs[task.runs.set_id.isin(list(errors))]
-    if len(failed_runs):
+    if errors:
+        failed_runs = runs[np.isin(set_ids, list(errors))]
         tables.append(_failed(failed_runs, failed_runs.set_id.map(errors)))
-    table = pd.concat(tables, ignore_index=True).sort_values("run_id", kind="stable").reset_index(drop=True)
-    failed = int((table.status != "ok").sum())
+    table = tables[0] if len(tables) == 1 else pd.concat(tables, ignore_index=True)
+    if not table.run_id.is_monotonic_increasing:
+        table = table.sort_values("run_id", kind="stable").reset_index(drop=True)
+    failed = int((table.status.to_numpy() != "ok").sum())
     return ChunkResult(task.index, table, pd.concat(series, ignore_index=True) if series else None, failed)
 
 
