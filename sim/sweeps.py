@@ -263,7 +263,11 @@ def _chunk_count(plan: pd.DataFrame, spec: SweepSpec) -> int:
 
 
 def _by_run(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(tables, ignore_index=True).sort_values("run_id").reset_index(drop=True)
+    """Chunk tables (each sorted by run) as one table sorted by run."""
+    table = pd.concat(sorted(tables, key=lambda t: t.run_id.iloc[0]), ignore_index=True)
+    if not table.run_id.is_monotonic_increasing:
+        table = table.sort_values("run_id").reset_index(drop=True)
+    return table
 
 
 def _chunk_tasks(plan: pd.DataFrame, base: dict, spec: SweepSpec, chunks) -> Iterator[ChunkTask]:
