@@ -1,4 +1,4 @@
-"""Parameters and state as numpy arrays with any leading (batch) dimensions.
+"""Parameters and state as numpy arrays, for one run or a batch of runs.
 
 One run of the interactive model uses arrays of shape ``(F,)`` for firm quantities and
 ``(1,)`` for market quantities. The batch engine stacks many runs along a trailing axis:
@@ -7,7 +7,8 @@ One run of the interactive model uses arrays of shape ``(F,)`` for firm quantiti
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ class ModelParams:
         self.drivers = drivers
         self.firm = firm
         self.firm_names = firm_names
-        self.derived: dict[str, Any] = {}  # what the mechanisms compute once per parameter object
+        self.derived: dict[tuple, Any] = {}  # see `per_parameters`
 
     @property
     def n_firms(self) -> int:
@@ -91,3 +92,17 @@ class ModelParams:
             return ArrayBag({k: np.stack([b[k] for b in bags], axis=-1)[..., index] for k in bags[0]})
 
         return cls(stacked("env"), stacked("drivers"), stacked("firm"), list(names))
+
+
+def per_parameters(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Compute ``function(params, *args)`` once per parameter object and keep the result there:
+    for values that depend on the parameters (and hashable ``args``) alone."""
+
+    @functools.wraps(function)
+    def once(params: ModelParams, *args: Any) -> Any:
+        key = (function.__name__, *args)
+        if key not in params.derived:
+            params.derived[key] = function(params, *args)
+        return params.derived[key]
+
+    return once

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.arrays import ArrayBag, ModelParams
+from sim.arrays import ArrayBag, ModelParams, per_parameters
 from sim.variables import FIRM_VARIABLES
 
 LOGIT_CLIP = 30.0
@@ -93,33 +93,24 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
+@per_parameters
 def llm_compute_scale(params: ModelParams) -> np.ndarray:
-    """C_s of the scaling law, set so the firm with most initial compute has the anchor quality.
-
-    Computed once per parameter object (it is constant over a run).
-    """
-    cached = params.derived.get("llm_compute_scale")
-    if cached is not None:
-        return cached
+    """C_s of the scaling law, set so the firm with most initial compute has the anchor quality."""
     env = params.env
     frontier = np.max(params.firm.initial_compute, axis=0, keepdims=True)
     ratio = (1.0 - env.llm_anchor_quality / env.llm_ceiling) ** (-1.0 / env.llm_scaling_exponent) - 1.0
-    params.derived["llm_compute_scale"] = frontier / ratio
-    return params.derived["llm_compute_scale"]
+    return frontier / ratio
 
 
+@per_parameters
 def run_constants(params: ModelParams) -> ArrayBag:
-    """Combinations of parameters that `advance` uses every quarter but that stay fixed over a
-    run, computed once per parameter object.
+    """Combinations of parameters that `advance` uses every quarter but that stay fixed over a run.
 
     Each is the leading part of a product in the equations (evaluated left to right), so
     using it gives the very same numbers as writing the product out.
     """
-    cached = params.derived.get("run_constants")
-    if cached is not None:
-        return cached
     env, drivers, firm = params.env, params.drivers, params.firm
-    params.derived["run_constants"] = ArrayBag(
+    return ArrayBag(
         core_profit_per_quarter=firm.core_profit / 4.0,
         core_growth_factor=1.0 + firm.core_profit_growth,
         funding_rate_per_quarter=firm.funding_rate / 4.0,
@@ -136,7 +127,6 @@ def run_constants(params: ModelParams) -> ArrayBag:
         * env.wm_returns
         / env.wm_spend_scale,
     )
-    return params.derived["run_constants"]
 
 
 def llm_quality(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.ndarray:
@@ -185,12 +175,9 @@ def environment_at(t: int, params: ModelParams, demand_shock: np.ndarray) -> Arr
     )
 
 
+@per_parameters
 def _environment_block(params: ModelParams, start: int) -> ArrayBag:
     """The deterministic environment of quarters start, start + 1, ... (leading axis: quarter)."""
-    key = f"environment_from_{start}"
-    cached = params.derived.get(key)
-    if cached is not None:
-        return cached
     env = params.env
     t = np.arange(start, start + ENVIRONMENT_BLOCK).reshape((-1,) + (1,) * env.steps.ndim)
     years = t / 4.0
@@ -204,7 +191,7 @@ def _environment_block(params: ModelParams, start: int) -> ArrayBag:
     year = env.start_year + years
     adoption = sigmoid(env.adoption_rate * (year - env.adoption_midpoint_year))
     adoption_ahead = sigmoid(env.adoption_rate * (year + env.planning_horizon_years / 2.0 - env.adoption_midpoint_year))
-    params.derived[key] = ArrayBag(
+    return ArrayBag(
         year=year,
         compute_cost_index=cost_index,
         energy_price_index=energy_index,
@@ -214,7 +201,6 @@ def _environment_block(params: ModelParams, start: int) -> ArrayBag:
         potential_demand=env.market_potential * adoption,
         potential_demand_ahead=env.market_potential * adoption_ahead,
     )
-    return params.derived[key]
 
 
 def utilities(quality: np.ndarray, params: ModelParams) -> np.ndarray:
