@@ -68,10 +68,9 @@ def measure_inputs(measures: Sequence[str] = (), firm_measures: Sequence[str] = 
     return sorted(needed)
 
 
-def stack_history(history: Sequence[ArrayBag], names: Sequence[str] | None = None) -> ArrayBag:
-    """Recorded quarters stacked along a new leading time axis (all variables, or ``names``)."""
-    names = list(FIRM_VARIABLES) + list(MARKET_VARIABLES) if names is None else names
-    return ArrayBag({name: _stacked(history, name) for name in names})
+def stack_history(history: Sequence[ArrayBag]) -> ArrayBag:
+    """Recorded quarters, every variable stacked along a new leading time axis."""
+    return ArrayBag({name: _stacked(history, name) for name in [*FIRM_VARIABLES, *MARKET_VARIABLES]})
 
 
 def _stacked(history: Sequence[ArrayBag], name: str) -> np.ndarray:
