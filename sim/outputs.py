@@ -42,15 +42,16 @@ FIRM_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
 }
 """The history variables each per-firm measure reads (tested: a measure given only these works)."""
 
+_FIRM = FIRM_MEASURE_INPUTS
 RUN_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
-    "first_breakthrough_step": ("breakthrough_step",),
-    "first_pivot_step": ("active", "x"),
-    "mean_pivot_step": ("active", "x"),
-    "big_muddy_spend": ("active", "llm_payback", "llm_spend"),
-    "total_llm_spend": ("llm_spend",),
-    "total_wm_spend": ("wm_spend",),
-    "llm_spend_share": ("llm_spend", "wm_spend"),
-    "big_muddy_share": ("active", "llm_payback", "llm_spend"),
+    "first_breakthrough_step": _FIRM["breakthrough_step"],
+    "first_pivot_step": _FIRM["pivot_step"],
+    "mean_pivot_step": _FIRM["pivot_step"],
+    "big_muddy_spend": _FIRM["big_muddy_spend"],
+    "total_llm_spend": _FIRM["llm_spend"],
+    "total_wm_spend": _FIRM["wm_spend"],
+    "llm_spend_share": _FIRM["llm_spend"] + _FIRM["wm_spend"],
+    "big_muddy_share": _FIRM["big_muddy_spend"] + _FIRM["llm_spend"],
     "llm_focused_share_change": ("breakthrough_step", "active", "x", "wm_breakthrough", "market_share"),
     "compute_bought": ("total_compute_bought",),
     "final_hhi": ("hhi",),
@@ -58,7 +59,8 @@ RUN_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
     "firms_alive": ("firms_alive",),
     "total_energy": ("energy_use",),
 }
-"""The history variables each per-run measure reads (tested like `FIRM_MEASURE_INPUTS`)."""
+"""The history variables each per-run measure reads: those of the firm measures it builds on, or its own
+(tested like `FIRM_MEASURE_INPUTS`)."""
 
 
 def measure_inputs(measures: Sequence[str] = (), firm_measures: Sequence[str] = ()) -> list[str]:
