@@ -25,6 +25,9 @@ class ArrayBag(dict):
         except KeyError:
             raise AttributeError(name) from None
 
+    def __setattr__(self, name: str, value: object) -> None:
+        self[name] = value
+
     def copy(self) -> ArrayBag:
         """A deep copy: new arrays, same values."""
         return ArrayBag({k: v.copy() for k, v in self.items()})

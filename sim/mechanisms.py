@@ -6,12 +6,10 @@ come first so that, in a batch, each firm's values over runs are contiguous: a r
 parameter (shape ``(1, R)``) then combines with a firm array at full speed, and sums over
 firms add contiguous rows. Nothing here loops over runs, so both share one implementation.
 
-One call of `advance` is one quarter, in this order:
-1. environment (hardware, algorithms, price shocks, adoption, demand)
-2. market (logit shares with an outside option) and finance (income, exits, budget)
-3. decision (believed values of each path, the driver terms, inertia)
-4. research (LLM compute and quality, world-model knowledge, spillovers, breakthroughs)
-5. beliefs, investor confidence and valuation, and market totals
+One call of `advance` is one quarter: a short pipeline of named mechanisms, each a
+function that reads last quarter's state and the working values of the mechanisms before
+it (``q``), and writes its own: `environment`, `market`, `finance`, `decision`,
+`llm_scaling`, `world_model_research`, `beliefs`, `investors`, then the market totals.
 The equations, their parameters and sources are in docs/MODEL.md.
 """
 
@@ -226,38 +224,88 @@ def market_shares(quality: np.ndarray, active: ActiveFirms, params: ModelParams)
 
 
 def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> ArrayBag:
-    """One quarter of the model: the state after quarter t, with every output variable."""
-    env, drivers, firm = params.env, params.drivers, params.firm
-    now = environment_at(t, params, noise.demand_shock)
-    scale = llm_compute_scale(params)
+    """One quarter of the model: the state after quarter t, with every output variable.
+
+    The process overview (docs/MODEL.md, ODD 1.3) in code: each mechanism reads last
+    quarter's ``state`` and what the mechanisms before it wrote into ``q``, this quarter's
+    working values, and writes its own named values there.
+    """
+    q = ArrayBag(t=t)
+    environment(q, params, noise)
+    market(q, state, params)
+    finance(q, state, params)
+    decision(q, state, params)
+    llm_scaling(q, state, params)
+    world_model_research(q, state, params, noise)
+    beliefs(q, state, params, noise)
+    investors(q, state, params)
+    new_state = ArrayBag({name: q[name] for name in FIRM_VARIABLES})
+    new_state.update(_market_totals(new_state, q.now, q.outside_share, q.active_firms))
+    return new_state
+
+
+def environment(q: ArrayBag, params: ModelParams, noise: ArrayBag) -> None:
+    """Technology, prices and demand this quarter. Writes ``now``."""
+    q.now = environment_at(q.t, params, noise.demand_shock)
+
+
+def market(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
+    """Logit market shares from last quarter's products, and the AI revenue they earn.
+
+    Writes ``entered``, ``market_share``, ``outside_share``, ``log_others``, ``top_utility``,
+    ``ai_revenue``, ``ai_gross_profit``.
+    """
+    q.entered = q.t >= params.firm.entry_step
+    present = ActiveFirms(state.alive & q.entered)
+    q.market_share, q.outside_share, q.log_others, q.top_utility = market_shares(state.product_quality, present, params)
+    q.ai_revenue = present.only(q.now.ai_demand / 4.0 * q.market_share)
+    q.ai_gross_profit = q.ai_revenue * params.env.gross_margin
+    q.present = present
+
+
+def finance(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
+    """Income, committed costs, exits, the AI budget and cash.
+
+    Writes ``core_profit``, ``funding``, ``income``, ``operating_cost``, ``alive``,
+    ``active_firms`` (alive and entered, after exits), ``active``, ``budget``, ``cash``.
+    """
     c = run_constants(params)
-
-    # --- market and finance ---------------------------------------------------------
-    entered = t >= firm.entry_step
-    active = ActiveFirms(state.alive & entered)
-    shares, outside_share, log_others, top = market_shares(state.product_quality, active, params)
-    revenue = active.only(now.ai_demand / 4.0 * shares)
-    gross_profit = revenue * env.gross_margin
-    core = c.core_profit_per_quarter * c.core_growth_factor ** (t / 4.0)
+    present = q.present
+    core = c.core_profit_per_quarter * c.core_growth_factor ** (q.t / 4.0)
     funding = c.funding_rate_per_quarter * state.valuation
-    income = active.only(core + gross_profit + funding)
-    operating = active.only(c.operating_costs_per_quarter * now.compute_cost_index)
+    income = present.only(core + q.ai_gross_profit + funding)
+    operating = present.only(c.operating_costs_per_quarter * q.now.compute_cost_index)
     available = state.cash + income - operating
-    alive = state.alive & ~(active.flags & (available < 0.0))
-    active = ActiveFirms(alive & entered)
-    budget = active.only(np.clip(firm.reinvestment_rate * income, 0.0, np.maximum(available, 0.0)))
-    cash = state.cash + income - operating - budget
+    q.alive = state.alive & ~(present.flags & (available < 0.0))
+    active = q.active_firms = ActiveFirms(q.alive & q.entered)
+    q.active = active.flags
+    q.budget = active.only(np.clip(params.firm.reinvestment_rate * income, 0.0, np.maximum(available, 0.0)))
+    q.cash = state.cash + income - operating - q.budget
+    q.core_profit = active.only(core)
+    q.funding = active.only(funding)
+    q.income = income
+    q.operating_cost = operating
 
-    # --- decision: believed value of the next dollar on each path, plus the drivers ---
+
+def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
+    """Believed value of the next dollar on each path, the driver terms, and the move of x.
+
+    Writes ``revenue_per_quality``, ``llm_carries_product``, ``share_if_wm``, ``value_llm``,
+    ``value_wm``, the ``term_*`` variables, ``x_target`` and ``x``.
+    """
+    env, drivers, firm = params.env, params.drivers, params.firm
+    c = run_constants(params)
+    active = q.active_firms
+    shares = q.market_share
     horizon = env.planning_horizon_years
-    profit_pool = env.gross_margin * now.ai_demand_ahead  # $B per year at full uptake, mid-horizon
-    revenue_per_quality = profit_pool * env.quality_sensitivity * shares * (1.0 - shares)
-    llm_carries_product = sigmoid((state.llm_quality - state.wm_quality) / PATH_SWITCH_WIDTH)
-    value_llm = state.belief_llm_return * revenue_per_quality * horizon * llm_carries_product
+    profit_pool = env.gross_margin * q.now.ai_demand_ahead  # $B per year at full uptake, mid-horizon
+    q.revenue_per_quality = profit_pool * env.quality_sensitivity * shares * (1.0 - shares)
+    q.llm_carries_product = sigmoid((state.llm_quality - state.wm_quality) / PATH_SWITCH_WIDTH)
+    value_llm = state.belief_llm_return * q.revenue_per_quality * horizon * q.llm_carries_product
 
-    share_if_wm = sigmoid(c.utility_at_wm_ceiling - top - log_others)  # with a world model at its ceiling
-    wm_payoff = profit_pool * np.maximum(share_if_wm - shares, 0.0) * horizon
-    planned_wm = (1.0 - state.x) * budget
+    q.share_if_wm = sigmoid(c.utility_at_wm_ceiling - q.top_utility - q.log_others)  # a world model at its ceiling
+    wm_payoff = profit_pool * np.maximum(q.share_if_wm - shares, 0.0) * horizon
+    planned_wm = (1.0 - state.x) * q.budget
     value_wm = wm_payoff * np.where(
         state.wm_breakthrough,
         np.exp(-state.wm_capital / env.wm_development_scale) / env.wm_development_scale,
@@ -266,7 +314,10 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
 
     terms = ArrayBag(
         term_value=np.clip(np.log(value_llm + TINY) - np.log(value_wm + TINY), -LOGIT_CLIP, LOGIT_CLIP),
-        term_revenue_feedback=drivers.revenue_feedback * revenue * llm_carries_product / np.maximum(income, TINY),
+        term_revenue_feedback=drivers.revenue_feedback
+        * q.ai_revenue
+        * q.llm_carries_product
+        / np.maximum(q.income, TINY),
         term_competitive_pressure=c.competitive_weight * _llm_lag(state, active),
         term_scaling_optimism=c.scaling_optimism_term,
         term_sunk_cost=c.sunk_cost_weight * state.llm_sunk / np.maximum(state.llm_sunk + state.wm_sunk, TINY),
@@ -276,96 +327,99 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
         terms[name] = active.only(terms[name])
     x_target = sigmoid(sum(terms.values()) / env.decision_temperature)
     moved = np.minimum(state.x + firm.adjustment_speed * (x_target - state.x), c.x_max)
-    x = active.only(moved, state.x)
+    q.update(terms)
+    q.x = active.only(moved, state.x)
+    q.x_target = active.only(x_target, state.x_target)
+    q.value_llm = active.only(value_llm)
+    q.value_wm = active.only(value_wm)
 
-    # --- research -------------------------------------------------------------------
-    llm_spend = x * budget
-    wm_spend = budget - llm_spend
-    physical_compute = llm_spend * now.compute_per_dollar
-    compute = state.compute + physical_compute * now.algorithmic_multiplier
-    quality_llm = llm_quality(compute, env, scale)
-    llm_payback = (
+
+def llm_scaling(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
+    """LLM spend buys compute; quality follows the scaling law; the true payback of the next dollar.
+
+    Writes ``llm_spend``, ``wm_spend``, ``compute_bought``, ``compute``, ``llm_quality``,
+    ``llm_payback``, ``energy``, ``llm_sunk``, ``wm_sunk``.
+    """
+    env = params.env
+    scale = llm_compute_scale(params)
+    now = q.now
+    q.llm_spend = q.x * q.budget
+    q.wm_spend = q.budget - q.llm_spend
+    q.compute_bought = q.llm_spend * now.compute_per_dollar
+    q.compute = state.compute + q.compute_bought * now.algorithmic_multiplier
+    q.llm_quality = llm_quality(q.compute, env, scale)
+    q.llm_payback = q.active_firms.only(
         llm_quality_slope(state.compute, env, scale)
         * now.compute_per_dollar
         * now.algorithmic_multiplier
-        * revenue_per_quality
-        * horizon
-        * llm_carries_product
+        * q.revenue_per_quality
+        * env.planning_horizon_years
+        * q.llm_carries_product
     )
+    q.energy = q.compute_bought * now.energy_per_compute
+    q.llm_sunk = state.llm_sunk + q.llm_spend
+    q.wm_sunk = state.wm_sunk + q.wm_spend
 
-    own_knowledge = active.only(knowledge_gain(wm_spend, c.knowledge_yield, env))
+
+def world_model_research(q: ArrayBag, state: ArrayBag, params: ModelParams, noise: ArrayBag) -> None:
+    """Knowledge from own research and spillovers, breakthrough lotteries, product development.
+
+    Writes ``wm_knowledge``, ``new_breakthrough``, ``wm_breakthrough``, ``breakthrough_step``,
+    ``wm_capital``, ``wm_quality``, ``product_quality``.
+    """
+    env, firm = params.env, params.firm
+    c = run_constants(params)
+    active = q.active_firms
+    own_knowledge = active.only(knowledge_gain(q.wm_spend, c.knowledge_yield, env))
     shared = firm.openness * own_knowledge
     published = firm_sum(shared)
     absorbed = active.only(env.spillover * (published - shared))
-    knowledge = state.wm_knowledge + own_knowledge + absorbed
+    q.wm_knowledge = state.wm_knowledge + own_knowledge + absorbed
 
     anyone_before = firm_any(state.wm_breakthrough)
     difficulty = env.wm_difficulty * np.where(anyone_before, 1.0 - env.follower_ease, 1.0)
-    hazard = -np.expm1(-env.wm_hazard_rate * _power(knowledge / difficulty, env.wm_hazard_exponent))
-    new_breakthrough = active.flags & ~state.wm_breakthrough & (noise.breakthrough_draw < hazard)
-    breakthrough = state.wm_breakthrough | new_breakthrough
-    wm_capital = state.wm_capital + np.where(state.wm_breakthrough, wm_spend, 0.0)
-    quality_wm = np.where(breakthrough, -env.wm_ceiling * np.expm1(-wm_capital / env.wm_development_scale), 0.0)
-    product_quality = np.maximum(quality_llm, quality_wm)
+    hazard = -np.expm1(-env.wm_hazard_rate * _power(q.wm_knowledge / difficulty, env.wm_hazard_exponent))
+    q.new_breakthrough = active.flags & ~state.wm_breakthrough & (noise.breakthrough_draw < hazard)
+    q.wm_breakthrough = state.wm_breakthrough | q.new_breakthrough
+    q.breakthrough_step = np.where(q.new_breakthrough, float(q.t), state.breakthrough_step)
+    q.wm_capital = state.wm_capital + np.where(state.wm_breakthrough, q.wm_spend, 0.0)
+    q.wm_quality = np.where(
+        q.wm_breakthrough, -env.wm_ceiling * np.expm1(-q.wm_capital / env.wm_development_scale), 0.0
+    )
+    q.product_quality = np.maximum(q.llm_quality, q.wm_quality)
 
-    # --- beliefs, investors, totals -------------------------------------------------
-    belief = _updated_llm_belief(state, quality_llm, llm_spend, active.flags, noise.belief_shock, env)
-    breaker_knowledge = firm_min(np.where(new_breakthrough, knowledge, np.inf))
-    believed_difficulty = np.minimum(state.believed_difficulty, breaker_knowledge * (1.0 - env.follower_ease))
 
-    # Investors judge a firm by the product it has or, after a breakthrough, the one it will have;
-    # a lab with neither yet (a world-model start-up) is judged on its promise: neutral.
-    best_quality = firm_max(active.only(product_quality))
-    prospective = np.maximum(product_quality, np.where(breakthrough, env.wm_ceiling, 0.0))
+def beliefs(q: ArrayBag, state: ArrayBag, params: ModelParams, noise: ArrayBag) -> None:
+    """Belief about the LLM return from this quarter's noisy observation; believed difficulty after
+    a rival's breakthrough (herding). Writes ``belief_llm_return``, ``believed_difficulty``."""
+    env = params.env
+    q.belief_llm_return = _updated_llm_belief(
+        state, q.llm_quality, q.llm_spend, q.active_firms.flags, noise.belief_shock, env
+    )
+    breaker_knowledge = firm_min(np.where(q.new_breakthrough, q.wm_knowledge, np.inf))
+    q.believed_difficulty = np.minimum(state.believed_difficulty, breaker_knowledge * (1.0 - env.follower_ease))
+
+
+def investors(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
+    """Investor confidence from standing and visible retreat, and the valuation it supports.
+
+    Investors judge a firm by the product it has or, after a breakthrough, the one it will have;
+    a lab with neither yet (a world-model start-up) is judged on its promise: neutral.
+    Writes ``confidence``, ``valuation``.
+    """
+    env = params.env
+    active = q.active_firms
+    best_quality = firm_max(active.only(q.product_quality))
+    prospective = np.maximum(q.product_quality, np.where(q.wm_breakthrough, env.wm_ceiling, 0.0))
     standing = np.where(prospective > 0.0, (prospective - best_quality) / np.maximum(best_quality, TINY), 0.0)
-    retreat = np.maximum(state.x - x, 0.0)
+    retreat = np.maximum(state.x - q.x, 0.0)
     confidence_target = np.maximum(1.0 + env.standing_weight * np.minimum(standing, 0.0), 0.0)
     confidence = state.confidence + env.confidence_speed * (confidence_target - state.confidence)
-    confidence = active.only(np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0))
-    prospect = np.where(breakthrough, env.prospect_weight * share_if_wm * now.ai_demand_ahead, 0.0)
-    valuation = confidence * (firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * revenue, prospect))
-
-    energy = physical_compute * now.energy_per_compute
-
-    new_state = ArrayBag(
-        alive=alive,
-        active=active.flags,
-        cash=cash,
-        core_profit=active.only(core),
-        ai_revenue=revenue,
-        ai_gross_profit=gross_profit,
-        funding=active.only(funding),
-        income=income,
-        operating_cost=operating,
-        budget=budget,
-        market_share=shares,
-        x=x,
-        x_target=active.only(x_target, state.x_target),
-        llm_spend=llm_spend,
-        wm_spend=wm_spend,
-        compute_bought=physical_compute,
-        compute=compute,
-        llm_quality=quality_llm,
-        wm_knowledge=knowledge,
-        wm_breakthrough=breakthrough,
-        breakthrough_step=np.where(new_breakthrough, float(t), state.breakthrough_step),
-        wm_capital=wm_capital,
-        wm_quality=quality_wm,
-        product_quality=product_quality,
-        llm_sunk=state.llm_sunk + llm_spend,
-        wm_sunk=state.wm_sunk + wm_spend,
-        belief_llm_return=belief,
-        believed_difficulty=believed_difficulty,
-        value_llm=active.only(value_llm),
-        value_wm=active.only(value_wm),
-        llm_payback=active.only(llm_payback),
-        confidence=confidence,
-        valuation=valuation,
-        energy=energy,
-        **terms,
+    q.confidence = active.only(np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0))
+    prospect = np.where(q.wm_breakthrough, env.prospect_weight * q.share_if_wm * q.now.ai_demand_ahead, 0.0)
+    q.valuation = q.confidence * (
+        params.firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * q.ai_revenue, prospect)
     )
-    new_state.update(_market_totals(new_state, now, outside_share, active))
-    return new_state
 
 
 def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, params: ModelParams) -> np.ndarray:

@@ -92,7 +92,7 @@ class StackedHistory(ArrayBag):
 
     def __init__(self, history: Sequence[ArrayBag]):
         super().__init__()
-        self._history = list(history)
+        object.__setattr__(self, "_history", list(history))
 
     def __missing__(self, name: str) -> np.ndarray:
         if not self._history or name not in self._history[0]:
