@@ -27,7 +27,7 @@ def main() -> None:
             page.get_by_role("button", name="Step").click()
         page.get_by_text(f"Quarter {QUARTERS} of 40").wait_for(timeout=60_000)
         page.wait_for_function(
-            "() => document.querySelectorAll('div.aisim-chart [data-drawn]').length >= 8", timeout=30_000
+            "() => document.querySelectorAll('div.aisim-chart [data-drawn]').length >= 9", timeout=30_000
         )
         page.wait_for_timeout(800)
         page.screenshot(path=str(OUTPUT), full_page=False)

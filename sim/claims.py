@@ -2,8 +2,8 @@
 
 A claim compares a summary measure of the scenario, seed by seed, with a fixed value,
 with a counterfactual (the same scenario with some parameters changed) or with another
-scenario, all on the same seeds (common random numbers make the comparison paired). It
-holds when the comparison is true on at least ``required_share`` of the seeds.
+scenario, all on the same seeds (common random numbers make the comparison paired), by at
+least its ``margin``. It holds when the comparison is true on at least ``required_share`` of the seeds.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def check_claim(scenario: Scenario, claim: Claim) -> ClaimResult:
         reference = claim_values(load_scenario(scenario, claim.counterfactual), claim)
     else:
         reference = claim_values(load_scenario(claim.reference), claim)
-    holds = values > reference if claim.compare == "greater" else values < reference
+    holds = values > reference + claim.margin if claim.compare == "greater" else values < reference - claim.margin
     return ClaimResult(
         scenario=scenario.name,
         claim=claim,

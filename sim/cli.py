@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--market-out", type=Path, default=None, help="write the per-quarter market table (.csv or .parquet)"
     )
+    run.add_argument(
+        "--yearly-out",
+        type=Path,
+        default=None,
+        help="write the yearly frontier training run table: compute, cost, energy, power (.csv or .parquet)",
+    )
 
     sub.add_parser("scenarios", help="list the scenario library", description="List scenario names and titles.")
 
@@ -181,7 +187,7 @@ def command_run(args: argparse.Namespace) -> None:
     """`aisim run`: run a scenario, print summaries, write tables."""
     from sim.model import AIRaceModel
 
-    for path in (args.out, args.market_out):
+    for path in (args.out, args.market_out, args.yearly_out):
         if path is not None:
             _check_output_path(path)
     scenario = load_scenario(args.scenario, args.overrides)
@@ -203,13 +209,29 @@ def command_run(args: argparse.Namespace) -> None:
     print(summary[columns].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     print()
     for name, value in model.summary().items():
-        print(f"  {name:<24} {value:,.3f}")
+        print(f"  {name:<26} {value:,.3f}")
+    yearly = model.frontier_training()
+    print("\nFrontier training run per year (the firm whose final runs used most compute):")
+    print(
+        yearly.to_string(
+            index=False,
+            formatters={
+                "training_compute_flop": "{:.2e}".format,
+                "training_cost": "${:,.2f}B".format,
+                "training_energy_gwh": "{:,.0f}".format,
+                "training_power_mw": "{:,.0f}".format,
+            },
+        )
+    )
     if args.out is not None:
         _write_table(table, args.out)
         print(f"\nwrote {len(table)} rows to {args.out}")
     if args.market_out is not None:
         _write_table(model.market_dataframe(), args.market_out)
         print(f"wrote {model.quarter} rows to {args.market_out}")
+    if args.yearly_out is not None:
+        _write_table(yearly, args.yearly_out)
+        print(f"wrote {len(yearly)} rows to {args.yearly_out}")
 
 
 def command_scenarios(_: argparse.Namespace) -> None:

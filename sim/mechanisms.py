@@ -94,9 +94,27 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 @per_parameters
 def llm_compute_scale(params: ModelParams) -> np.ndarray:
     """C_s of the scaling law, set so the firm with most initial compute has the anchor quality."""
+    return _compute_scale(params, params.env.llm_ceiling)
+
+
+@per_parameters
+def believed_compute_scales(params: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """C_s under the two ceilings firms consider (low, high), anchored like the true one."""
+    low, high = believed_ceilings(params)
+    return _compute_scale(params, low), _compute_scale(params, high)
+
+
+@per_parameters
+def believed_ceilings(params: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """The two LLM ceilings firms consider (quality): the beliefs' multiples of the anchor quality."""
+    env = params.env
+    return env.llm_ceiling_low_belief * env.llm_anchor_quality, env.llm_ceiling_high_belief * env.llm_anchor_quality
+
+
+def _compute_scale(params: ModelParams, ceiling: np.ndarray) -> np.ndarray:
     env = params.env
     frontier = np.max(params.firm.initial_compute, axis=0, keepdims=True)
-    ratio = (1.0 - env.llm_anchor_quality / env.llm_ceiling) ** (-1.0 / env.llm_scaling_exponent) - 1.0
+    ratio = (1.0 - env.llm_anchor_quality / ceiling) ** (-1.0 / env.llm_scaling_exponent) - 1.0
     return frontier / ratio
 
 
@@ -114,7 +132,9 @@ def run_constants(params: ModelParams) -> ArrayBag:
         funding_rate_per_quarter=firm.funding_rate / 4.0,
         operating_costs_per_quarter=firm.operating_costs / 4.0,
         competitive_weight=drivers.competitive_pressure * firm.rivalry,
-        scaling_optimism_term=np.log1p(drivers.scaling_optimism * firm.scaling_optimism),
+        optimism=drivers.scaling_optimism * firm.scaling_optimism,
+        compute_share_of_llm_spend=1.0 - env.staff_share,
+        rd_share_of_llm_spend=(1.0 - env.staff_share) * (1.0 - env.inference_share),
         sunk_cost_weight=drivers.sunk_cost * firm.sunk_cost_bias,
         investor_weight=drivers.investor_pressure * firm.investor_exposure * env.retreat_penalty,
         x_max=1.0 - firm.wm_floor,
@@ -132,10 +152,18 @@ def llm_quality(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.nda
     return env.llm_ceiling * -np.expm1(-env.llm_scaling_exponent * np.log1p(compute / scale))
 
 
-def llm_quality_slope(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.ndarray:
-    """dq/dC of the scaling law (quality per 1e24 FLOP of effective compute)."""
+def llm_quality_slope(compute: np.ndarray, env: ArrayBag, scale: np.ndarray, ceiling: np.ndarray | None = None):
+    """dq/dC of the scaling law (quality per 1e24 FLOP of effective compute); ``ceiling`` defaults to
+    the true one."""
     a = env.llm_scaling_exponent
-    return np.exp(np.log(env.llm_ceiling * a) - np.log(scale) - (a + 1.0) * np.log1p(compute / scale))
+    ceiling = env.llm_ceiling if ceiling is None else ceiling
+    return np.exp(np.log(ceiling * a) - np.log(scale) - (a + 1.0) * np.log1p(compute / scale))
+
+
+def log_quality_gain(before: np.ndarray, added: np.ndarray, ceiling, a, scale) -> np.ndarray:
+    """ln(q(C + dC) - q(C)) of the scaling law for dC > 0, exact and free of cancellation:
+    q(C + dC) - q(C) = Q (1 + C/C_s)^-a (1 - (1 + dC/(C_s + C))^-a)."""
+    return np.log(ceiling) - a * np.log1p(before / scale) + np.log(-np.expm1(-a * np.log1p(added / (scale + before))))
 
 
 def knowledge_gain(spend: np.ndarray, knowledge_yield: np.ndarray, env: ArrayBag) -> np.ndarray:
@@ -185,7 +213,8 @@ def _environment_block(params: ModelParams, start: int) -> ArrayBag:
     decay = np.exp2(-np.maximum(t - env.shock_step, 0.0) / env.shock_half_life)
     compute_shock = np.where(shock_on, 1.0 + (env.compute_price_shock - 1.0) * decay, 1.0)
     energy_index = np.where(shock_on, 1.0 + (env.energy_price_shock - 1.0) * decay, 1.0)
-    cost_index = compute_shock * (1.0 + env.energy_cost_share * (energy_index - 1.0))
+    energy_cost_share = energy_share_of_compute_cost(params)
+    cost_index = compute_shock * (1.0 + energy_cost_share * (energy_index - 1.0))
     year = env.start_year + years
     adoption = sigmoid(env.adoption_rate * (year - env.adoption_midpoint_year))
     adoption_ahead = sigmoid(env.adoption_rate * (year + env.planning_horizon_years / 2.0 - env.adoption_midpoint_year))
@@ -199,6 +228,14 @@ def _environment_block(params: ModelParams, start: int) -> ArrayBag:
         potential_demand=env.market_potential * adoption,
         potential_demand_ahead=env.market_potential * adoption_ahead,
     )
+
+
+def energy_share_of_compute_cost(params: ModelParams) -> np.ndarray:
+    """Share of the cost of compute that is energy at the start: $ of energy per $ of compute,
+    compute_per_dollar [1e24 FLOP/$B] x energy_per_compute [GWh/1e24 FLOP] x energy_price [$/kWh]
+    x 1e6 kWh/GWh / 1e9 $/$B (about 4.5% by default; Cottier et al. 2024: 2-6%)."""
+    env = params.env
+    return env.compute_per_dollar * env.energy_per_compute * env.energy_price / 1000.0
 
 
 def utilities(quality: np.ndarray, params: ModelParams) -> np.ndarray:
@@ -240,47 +277,95 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     beliefs(q, state, params, noise)
     investors(q, state, params)
     new_state = ArrayBag({name: q[name] for name in FIRM_VARIABLES})
-    new_state.update(_market_totals(new_state, q.now, q.outside_share, q.active_firms))
+    new_state.update(_market_totals(new_state, q))
     return new_state
 
 
 def environment(q: ArrayBag, params: ModelParams, noise: ArrayBag) -> None:
-    """Technology, prices and demand this quarter. Writes ``now``."""
+    """Technology, prices and adoption this quarter, and each firm's research talent (a leader who
+    has left takes ``talent_loss`` of its research efficiency). Writes ``now``, ``research_talent``."""
     q.now = environment_at(q.t, params, noise.demand_shock)
+    firm = params.firm
+    left = (firm.talent_loss_step >= 0.0) & (q.t >= firm.talent_loss_step)
+    q.research_talent = np.where(left, 1.0 - firm.talent_loss, 1.0)
 
 
 def market(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
-    """Logit market shares from last quarter's products, and the AI revenue they earn.
+    """Demand that follows capability, market shares that move at the switching rate, AI revenue.
 
-    Writes ``entered``, ``market_share``, ``outside_share``, ``log_others``, ``top_utility``,
+    Demand: adoption x potential (the environment) x a capability index that moves at the
+    switching rate toward (best product on offer last quarter / anchor quality)^elasticity:
+    customers take up what a better product can do as they reconsider. Shares: each quarter a
+    share ``switching_rate`` of customers (and every customer of a firm that left) re-chooses
+    by the logit over last quarter's products; the others stay with their supplier (Klemperer 1987 switching costs).
+    Writes ``entered``, ``present``, ``capability_index``, ``ai_demand``, ``ai_demand_ahead``,
+    ``share_target``, ``market_share``, ``outside_share``, ``log_others``, ``top_utility``,
     ``ai_revenue``, ``ai_gross_profit``.
     """
+    env = params.env
     q.entered = q.t >= params.firm.entry_step
-    present = ActiveFirms(state.alive & q.entered)
-    q.market_share, q.outside_share, q.log_others, q.top_utility = market_shares(state.product_quality, present, params)
-    q.ai_revenue = present.only(q.now.ai_demand / 4.0 * q.market_share)
-    q.ai_gross_profit = q.ai_revenue * params.env.gross_margin
-    q.present = present
+    present = q.present = ActiveFirms(state.alive & q.entered)
+    best = firm_max(present.only(state.product_quality))
+    capability_target = _power(best / env.llm_anchor_quality, env.demand_capability_elasticity)
+    q.capability_index = state.capability_index + env.switching_rate * (capability_target - state.capability_index)
+    q.ai_demand = q.now.ai_demand * q.capability_index
+    q.ai_demand_ahead = q.now.ai_demand_ahead * q.capability_index
+    target, outside_target, q.log_others, q.top_utility = market_shares(state.product_quality, present, params)
+    q.share_target = target
+    q.market_share, q.outside_share = switched_shares(
+        state.market_share, state.outside_share, target, outside_target, present, env.switching_rate
+    )
+    q.ai_revenue = present.only(q.ai_demand / 4.0 * q.market_share)
+    q.ai_gross_profit = q.ai_revenue * env.gross_margin
+
+
+def switched_shares(
+    shares: np.ndarray,
+    outside: np.ndarray,
+    target: np.ndarray,
+    outside_target: np.ndarray,
+    present: ActiveFirms,
+    rate: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shares after a quarter of switching: s = (1 - r) s_before + m s_target, where the movers
+    m = r + (1 - r) * (share of firms no longer in the market) re-choose by the logit target.
+
+    Shares and the outside option still add up to 1, and in a quarter with no exit no share
+    moves by more than r.
+    """
+    orphaned = firm_sum(np.where(present.flags, 0.0, shares))
+    stay = 1.0 - rate
+    movers = rate + stay * orphaned
+    return present.only(stay * shares + movers * target), stay * outside + movers * outside_target
 
 
 def finance(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
-    """Income, committed costs, exits, the AI budget and cash.
+    """Income, committed costs, exits and wind-up, the AI budget, payouts and cash.
 
+    Funding is capped by what investors can supply in a quarter; the budget is the firm's
+    investment capacity (reinvestment rate x income) times the share of it it chose last
+    quarter (`decision`); cash above a reserve of ``cash_reserve_quarters`` of spending is paid
+    out at ``payout_rate``; a firm that cannot pay its committed costs exits and is wound up.
     Writes ``core_profit``, ``funding``, ``income``, ``operating_cost``, ``alive``,
-    ``active_firms`` (alive and entered, after exits), ``active``, ``budget``, ``cash``.
+    ``active_firms`` (alive and entered, after exits), ``active``, ``budget``, ``payout``, ``cash``.
     """
+    env = params.env
     c = run_constants(params)
     present = q.present
     core = c.core_profit_per_quarter * c.core_growth_factor ** (q.t / 4.0)
-    funding = c.funding_rate_per_quarter * state.valuation
+    funding = np.minimum(c.funding_rate_per_quarter * state.valuation, env.max_funding_per_quarter)
     income = present.only(core + q.ai_gross_profit + funding)
     operating = present.only(c.operating_costs_per_quarter * q.now.compute_cost_index)
     available = state.cash + income - operating
     q.alive = state.alive & ~(present.flags & (available < 0.0))
     active = q.active_firms = ActiveFirms(q.alive & q.entered)
     q.active = active.flags
-    q.budget = active.only(np.clip(params.firm.reinvestment_rate * income, 0.0, np.maximum(available, 0.0)))
-    q.cash = state.cash + income - operating - q.budget
+    capacity = params.firm.reinvestment_rate * income * state.investment_share
+    q.budget = active.only(np.clip(capacity, 0.0, np.maximum(available, 0.0)))
+    before_payout = available - q.budget
+    reserve = env.cash_reserve_quarters * (operating + q.budget)
+    q.payout = active.only(env.payout_rate * np.maximum(before_payout - reserve, 0.0))
+    q.cash = np.where(q.alive, before_payout - q.payout, 0.0)
     q.core_profit = active.only(core)
     q.funding = active.only(funding)
     q.income = income
@@ -288,75 +373,133 @@ def finance(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
 
 
 def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
-    """Believed value of the next dollar on each path, the driver terms, and the move of x.
+    """Believed value of the next dollar on each path, the driver terms, the move of x, and how
+    much of its investment capacity the firm will use next quarter.
 
+    The drivers bend the believed value of the LLM path: believed LLM value = V_llm x
+    exp(sum of driver terms). The firm invests fully where the better path is believed to beat
+    the cost of capital over its horizon, and less where it does not (Tobin's q):
+    target = min(1, (best believed value / (1 + cost_of_capital)^H)^investment_elasticity).
     Writes ``revenue_per_quality``, ``llm_carries_product``, ``share_if_wm``, ``value_llm``,
-    ``value_wm``, the ``term_*`` variables, ``x_target`` and ``x``.
+    ``value_wm``, the ``term_*`` variables, ``x_target``, ``x`` and ``investment_share``.
     """
     env, drivers, firm = params.env, params.drivers, params.firm
     c = run_constants(params)
     active = q.active_firms
     shares = q.market_share
     horizon = env.planning_horizon_years
-    profit_pool = env.gross_margin * q.now.ai_demand_ahead  # $B per year at full uptake, mid-horizon
+    profit_pool = env.gross_margin * q.ai_demand_ahead  # $B per year at full uptake, mid-horizon
     q.revenue_per_quality = profit_pool * env.quality_sensitivity * shares * (1.0 - shares)
     q.llm_carries_product = sigmoid((state.llm_quality - state.wm_quality) / PATH_SWITCH_WIDTH)
-    value_llm = state.belief_llm_return * q.revenue_per_quality * horizon * q.llm_carries_product
+    evidence_return, q.belief_llm_return = believed_llm_returns(state, q.now, params)
+    value_llm = evidence_return * q.revenue_per_quality * horizon * q.llm_carries_product
 
     q.share_if_wm = sigmoid(c.utility_at_wm_ceiling - q.top_utility - q.log_others)  # a world model at its ceiling
     wm_payoff = profit_pool * np.maximum(q.share_if_wm - shares, 0.0) * horizon
     planned_wm = (1.0 - state.x) * q.budget
+    planned_llm = q.budget - planned_wm  # this quarter's LLM budgets at last quarter's split: rivals see them
     value_wm = wm_payoff * np.where(
         state.wm_breakthrough,
         np.exp(-state.wm_capital / env.wm_development_scale) / env.wm_development_scale,
-        _breakthrough_time_per_dollar(state, planned_wm, params),
+        _breakthrough_time_per_dollar(state, planned_wm, q.research_talent, params),
     )
 
-    terms = ArrayBag(
-        term_value=np.clip(np.log(value_llm + TINY) - np.log(value_wm + TINY), -LOGIT_CLIP, LOGIT_CLIP),
-        term_revenue_feedback=drivers.revenue_feedback
-        * q.ai_revenue
-        * q.llm_carries_product
-        / np.maximum(q.income, TINY),
-        term_competitive_pressure=c.competitive_weight * _llm_lag(state, active),
-        term_scaling_optimism=c.scaling_optimism_term,
+    drivers_terms = ArrayBag(
+        term_revenue_feedback=drivers.revenue_feedback * q.ai_revenue / np.maximum(q.income, TINY),
+        term_competitive_pressure=c.competitive_weight * rival_spend_share(planned_llm, active),
+        term_scaling_optimism=np.log(q.belief_llm_return + TINY) - np.log(evidence_return + TINY),
         term_sunk_cost=c.sunk_cost_weight * state.llm_sunk / np.maximum(state.llm_sunk + state.wm_sunk, TINY),
         term_investor_pressure=c.investor_weight * state.x,
+    )
+    for name in drivers_terms:  # the drivers hold a firm to LLMs only while LLMs carry its product
+        drivers_terms[name] = drivers_terms[name] * q.llm_carries_product
+    bend = sum(drivers_terms.values())
+    terms = ArrayBag(
+        term_value=np.clip(np.log(value_llm + TINY) - np.log(value_wm + TINY), -LOGIT_CLIP, LOGIT_CLIP),
+        **drivers_terms,
     )
     for name in terms:
         terms[name] = active.only(terms[name])
     x_target = sigmoid(sum(terms.values()) / env.decision_temperature)
-    moved = np.minimum(state.x + firm.adjustment_speed * (x_target - state.x), c.x_max)
+    # x moves toward x* scaled by whether LLMs still carry the product: no LLM scaling for a product
+    # that runs on world models.
+    moved = np.minimum(state.x + firm.adjustment_speed * (x_target * q.llm_carries_product - state.x), c.x_max)
+    believed_llm = value_llm * np.exp(np.minimum(bend, LOGIT_CLIP))
+    invest_target = investment_target(np.maximum(believed_llm, value_wm), params)
     q.update(terms)
     q.x = active.only(moved, state.x)
     q.x_target = active.only(x_target, state.x_target)
+    q.investment_share = active.only(
+        state.investment_share + firm.adjustment_speed * (invest_target - state.investment_share),
+        state.investment_share,
+    )
     q.value_llm = active.only(value_llm)
     q.value_wm = active.only(value_wm)
 
 
-def llm_scaling(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
-    """LLM spend buys compute; quality follows the scaling law; the true payback of the next dollar.
+def believed_llm_returns(state: ArrayBag, now: ArrayBag, params: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+    """What the next $1B of LLM spend buys (quality per $B), believed (evidence, firm): the slope of
+    the scaling law at the firm's compute, averaged over the two ceilings it considers with weights
+    from the unbiased evidence and from the firm's own (hopeful) belief."""
+    env = params.env
+    scale_low, scale_high = believed_compute_scales(params)
+    ceiling_low, ceiling_high = believed_ceilings(params)
+    low = llm_quality_slope(state.compute, env, scale_low, ceiling_low)
+    high = llm_quality_slope(state.compute, env, scale_high, ceiling_high)
+    per_dollar = now.compute_per_dollar * now.algorithmic_multiplier * run_constants(params).rd_share_of_llm_spend
+    evidence = (state.evidence_high_ceiling * high + (1.0 - state.evidence_high_ceiling) * low) * per_dollar
+    hoped = (state.belief_high_ceiling * high + (1.0 - state.belief_high_ceiling) * low) * per_dollar
+    return evidence, hoped
 
-    Writes ``llm_spend``, ``wm_spend``, ``compute_bought``, ``compute``, ``llm_quality``,
-    ``llm_payback``, ``energy``, ``llm_sunk``, ``wm_sunk``.
+
+def investment_target(believed_value: np.ndarray, params: ModelParams) -> np.ndarray:
+    """Share of its investment capacity a firm wants to use: 1 where the believed value of the next
+    dollar (gross profit over the horizon per dollar) beats the cost of capital compounded over the
+    horizon, else (value / hurdle)^investment_elasticity (Tobin's q; Dixit & Pindyck 1994)."""
+    env = params.env
+    hurdle = (1.0 + env.cost_of_capital) ** env.planning_horizon_years
+    return np.minimum(_power(believed_value / hurdle, env.investment_elasticity), 1.0)
+
+
+def rival_spend_share(llm_spend: np.ndarray, present: ActiveFirms) -> np.ndarray:
+    """Rivals' mean planned LLM spend / (that mean + the firm's own), in [0, 1]: 1/2 when a firm
+    matches its rivals, more when it falls behind them (0 with no rivals or no spend)."""
+    spend = present.only(llm_spend)
+    rivals = np.maximum(firm_sum(present.flags.astype(float)) - 1.0, 1.0)
+    rival_mean = (firm_sum(spend) - spend) / rivals
+    return rival_mean / np.maximum(rival_mean + spend, TINY)
+
+
+def llm_scaling(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
+    """LLM spend buys staff and compute; compute serves customers (inference) or R&D (experiments and
+    the final frontier training run); R&D compute raises quality along the scaling law; the true
+    payback of the next dollar; energy and the cost of the final run.
+
+    Writes ``llm_spend``, ``wm_spend``, ``compute_bought``, ``final_run_compute``, ``final_run_cost``,
+    ``compute``, ``llm_quality``, ``llm_payback``, ``energy``, ``llm_sunk``, ``wm_sunk``.
     """
     env = params.env
+    c = run_constants(params)
     scale = llm_compute_scale(params)
     now = q.now
     q.llm_spend = q.x * q.budget
     q.wm_spend = q.budget - q.llm_spend
-    q.compute_bought = q.llm_spend * now.compute_per_dollar
-    q.compute = state.compute + q.compute_bought * now.algorithmic_multiplier
+    q.compute_bought = q.llm_spend * c.compute_share_of_llm_spend * now.compute_per_dollar
+    rd_compute = q.llm_spend * c.rd_share_of_llm_spend * now.compute_per_dollar
+    q.final_run_compute = env.final_run_share * rd_compute
+    q.final_run_cost = env.final_run_share * c.rd_share_of_llm_spend * q.llm_spend
+    q.compute = state.compute + rd_compute * now.algorithmic_multiplier
     q.llm_quality = llm_quality(q.compute, env, scale)
     q.llm_payback = q.active_firms.only(
         llm_quality_slope(state.compute, env, scale)
         * now.compute_per_dollar
         * now.algorithmic_multiplier
+        * c.rd_share_of_llm_spend
         * q.revenue_per_quality
         * env.planning_horizon_years
         * q.llm_carries_product
     )
-    q.energy = q.compute_bought * now.energy_per_compute
+    q.energy = rd_compute * now.energy_per_compute
     q.llm_sunk = state.llm_sunk + q.llm_spend
     q.wm_sunk = state.wm_sunk + q.wm_spend
 
@@ -364,40 +507,89 @@ def llm_scaling(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
 def world_model_research(q: ArrayBag, state: ArrayBag, params: ModelParams, noise: ArrayBag) -> None:
     """Knowledge from own research and spillovers, breakthrough lotteries, product development.
 
-    Writes ``wm_knowledge``, ``new_breakthrough``, ``wm_breakthrough``, ``breakthrough_step``,
+    Once a firm has shown a breakthrough can be done, it is easier for the others
+    (``follower_ease``), but only after the imitation lag (`imitation_lag`).
+    Writes ``wm_knowledge``, ``new_breakthrough``, ``imitation_step``, ``wm_breakthrough``, ``breakthrough_step``,
     ``wm_capital``, ``wm_quality``, ``product_quality``.
     """
     env, firm = params.env, params.firm
     c = run_constants(params)
     active = q.active_firms
-    own_knowledge = active.only(knowledge_gain(q.wm_spend, c.knowledge_yield, env))
+    own_knowledge = active.only(knowledge_gain(q.wm_spend, c.knowledge_yield * q.research_talent, env))
     shared = firm.openness * own_knowledge
     published = firm_sum(shared)
     absorbed = active.only(env.spillover * (published - shared))
     q.wm_knowledge = state.wm_knowledge + own_knowledge + absorbed
 
     anyone_before = firm_any(state.wm_breakthrough)
-    difficulty = env.wm_difficulty * np.where(anyone_before, 1.0 - env.follower_ease, 1.0)
+    shown = anyone_before & (state.imitation_step >= 0.0) & (q.t >= state.imitation_step)
+    difficulty = env.wm_difficulty * np.where(shown, 1.0 - env.follower_ease, 1.0)
     hazard = -np.expm1(-env.wm_hazard_rate * _power(q.wm_knowledge / difficulty, env.wm_hazard_exponent))
     q.new_breakthrough = active.flags & ~state.wm_breakthrough & (noise.breakthrough_draw < hazard)
+    first = ~anyone_before & firm_any(q.new_breakthrough)
+    q.imitation_step = np.where(first, q.t + imitation_lag(q.new_breakthrough, params), state.imitation_step)
     q.wm_breakthrough = state.wm_breakthrough | q.new_breakthrough
     q.breakthrough_step = np.where(q.new_breakthrough, float(q.t), state.breakthrough_step)
     q.wm_capital = state.wm_capital + np.where(state.wm_breakthrough, q.wm_spend, 0.0)
-    q.wm_quality = np.where(
-        q.wm_breakthrough, -env.wm_ceiling * np.expm1(-q.wm_capital / env.wm_development_scale), 0.0
-    )
+    shipped = q.wm_breakthrough & (q.t - q.breakthrough_step >= env.wm_development_quarters)
+    q.wm_quality = np.where(shipped, -env.wm_ceiling * np.expm1(-q.wm_capital / env.wm_development_scale), 0.0)
     q.product_quality = np.maximum(q.llm_quality, q.wm_quality)
 
 
+def imitation_lag(breakers: np.ndarray, params: ModelParams) -> np.ndarray:
+    """Quarters until followers learn how the first breakthrough was made: imitation_lag_quarters
+    x (1 - openness of the most open first breaker), rounded up (Mansfield 1985: most of what a
+    firm develops leaks to rivals within a year or so; publishing shortens it)."""
+    openness = firm_max(np.where(breakers, params.firm.openness, 0.0))
+    return np.ceil(params.env.imitation_lag_quarters * (1.0 - openness))
+
+
 def beliefs(q: ArrayBag, state: ArrayBag, params: ModelParams, noise: ArrayBag) -> None:
-    """Belief about the LLM return from this quarter's noisy observation; believed difficulty after
-    a rival's breakthrough (herding). Writes ``belief_llm_return``, ``believed_difficulty``."""
-    env = params.env
-    q.belief_llm_return = _updated_llm_belief(
-        state, q.llm_quality, q.llm_spend, q.active_firms.flags, noise.belief_shock, env
-    )
+    """Learning from evidence (strategic experimentation with a two-point prior; Bolton & Harris
+    1999, Keller, Rady & Cripps 2005).
+
+    The LLM ceiling: each firm weighs two ceilings, low (the dead end) and high (the miracle). It
+    observes this quarter's quality gain with lognormal noise and moves the log-odds of the high
+    ceiling by ``belief_learning_rate`` times the log-likelihood ratio of that observation. An
+    unbiased observer's odds (``evidence_high_ceiling``) start at ``prior_high_ceiling``; the
+    firm's own (``belief_high_ceiling``) start ln(1 + optimism) higher and take bad news for the
+    miracle at 1 / (1 + optimism) of its weight (asymmetric updating, Eil & Rao 2011), so hope
+    fades with evidence at a speed the bias sets.
+    World models: each quarter without a breakthrough raises the believed difficulty so that the
+    believed log hazard falls by ``belief_learning_rate`` times the chance the firm gave it
+    (failed research teaches); a rival's breakthrough lowers it (herding).
+    Writes ``evidence_high_ceiling``, ``belief_high_ceiling``, ``believed_difficulty``.
+    """
+    env, c = params.env, run_constants(params)
+    a = env.llm_scaling_exponent
+    added = q.compute - state.compute
+    observed = q.active_firms.flags & (added > 0.0)
+    added = np.where(observed, added, 1.0)  # no observation: any finite stand-in, masked below
+    sd = env.belief_noise
+    seen = log_quality_gain(state.compute, added, env.llm_ceiling, a, llm_compute_scale(params))
+    seen = seen + sd * noise.belief_shock - 0.5 * sd * sd
+    scale_low, scale_high = believed_compute_scales(params)
+    ceiling_low, ceiling_high = believed_ceilings(params)
+    if_low = log_quality_gain(state.compute, added, ceiling_low, a, scale_low)
+    if_high = log_quality_gain(state.compute, added, ceiling_high, a, scale_high)
+    llr = np.where(observed, ((seen - if_low) ** 2 - (seen - if_high) ** 2) / (2.0 * sd * sd), 0.0)
+    step = env.belief_learning_rate * llr
+    hoping = np.where(step < 0.0, step / (1.0 + c.optimism), step)
+    q.evidence_high_ceiling = _shift_odds(state.evidence_high_ceiling, step)
+    q.belief_high_ceiling = _shift_odds(state.belief_high_ceiling, hoping)
+
+    g = env.wm_hazard_exponent
+    believed_hazard = -np.expm1(-env.wm_hazard_rate * _power(q.wm_knowledge / state.believed_difficulty, g))
+    tried = q.active_firms.flags & ~q.wm_breakthrough & (q.wm_spend > 0.0)
+    failed = state.believed_difficulty * np.exp(np.where(tried, env.belief_learning_rate * believed_hazard / g, 0.0))
     breaker_knowledge = firm_min(np.where(q.new_breakthrough, q.wm_knowledge, np.inf))
-    q.believed_difficulty = np.minimum(state.believed_difficulty, breaker_knowledge * (1.0 - env.follower_ease))
+    q.believed_difficulty = np.minimum(failed, breaker_knowledge * (1.0 - env.follower_ease))
+
+
+def _shift_odds(probability: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
+    """The probability whose log-odds are those of ``probability`` plus ``log_odds`` (kept within +-30)."""
+    odds = np.log(probability) - np.log1p(-probability) + log_odds
+    return sigmoid(np.clip(odds, -LOGIT_CLIP, LOGIT_CLIP))
 
 
 def investors(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
@@ -416,13 +608,14 @@ def investors(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     confidence_target = np.maximum(1.0 + env.standing_weight * np.minimum(standing, 0.0), 0.0)
     confidence = state.confidence + env.confidence_speed * (confidence_target - state.confidence)
     q.confidence = active.only(np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0))
-    prospect = np.where(q.wm_breakthrough, env.prospect_weight * q.share_if_wm * q.now.ai_demand_ahead, 0.0)
-    q.valuation = q.confidence * (
-        params.firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * q.ai_revenue, prospect)
-    )
+    prospect = np.where(q.wm_breakthrough, env.prospect_weight * q.share_if_wm * q.ai_demand_ahead, 0.0)
+    fair = q.confidence * (params.firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * q.ai_revenue, prospect))
+    q.valuation = np.minimum(fair, env.max_valuation)
 
 
-def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, params: ModelParams) -> np.ndarray:
+def _breakthrough_time_per_dollar(
+    state: ArrayBag, planned_wm: np.ndarray, talent: np.ndarray, params: ModelParams
+) -> np.ndarray:
     """Believed gain, per extra $1B, in the share of the horizon spent with a breakthrough.
 
     With a constant hazard rate lam*(K/K_b)^g per quarter over a horizon of n quarters, the
@@ -434,9 +627,9 @@ def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, param
     env = params.env
     quarters = 4.0 * env.planning_horizon_years
     c = run_constants(params)
-    gain_now = knowledge_gain(planned_wm, c.knowledge_yield, env)
-    knowledge_per_dollar = c.knowledge_per_dollar_at_zero * (1.0 + planned_wm / env.wm_spend_scale) ** (
-        env.wm_returns - 1.0
+    gain_now = knowledge_gain(planned_wm, c.knowledge_yield * talent, env)
+    knowledge_per_dollar = (
+        c.knowledge_per_dollar_at_zero * talent * (1.0 + planned_wm / env.wm_spend_scale) ** (env.wm_returns - 1.0)
     )
     believed = state.believed_difficulty
     projected = np.maximum(state.wm_knowledge + quarters / 2.0 * gain_now, 1e-3 * believed)
@@ -448,27 +641,9 @@ def _breakthrough_time_per_dollar(state: ArrayBag, planned_wm: np.ndarray, param
     return knowledge_per_dollar * g * y / projected * slope
 
 
-def _llm_lag(state: ArrayBag, active: ActiveFirms) -> np.ndarray:
-    """How far each firm's LLM lags the LLM leader, as a share of the leader's quality."""
-    leader = firm_max(active.only(state.llm_quality))
-    return np.clip((leader - state.llm_quality) / np.maximum(leader, TINY), 0.0, 1.0)
-
-
-def _updated_llm_belief(state, quality_llm, llm_spend, active, shock, env) -> np.ndarray:
-    """Move the believed LLM return toward the noisy return observed this quarter."""
-    spent = active & (llm_spend > 1e-6)
-    observed = (quality_llm - state.llm_quality) / np.where(spent, llm_spend, 1.0)
-    sd = env.belief_noise
-    noisy = observed * np.exp(sd * shock - 0.5 * sd * sd)
-    return np.where(
-        spent,
-        state.belief_llm_return + env.belief_learning_rate * (noisy - state.belief_llm_return),
-        state.belief_llm_return,
-    )
-
-
-def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray, active: ActiveFirms) -> ArrayBag:
+def _market_totals(s: ArrayBag, q: ArrayBag) -> ArrayBag:
     """Per-quarter market-wide outputs (shape (1,) + batch)."""
+    now, outside_share, active = q.now, q.outside_share, q.active_firms
 
     llm, wm = firm_sum(s.llm_spend), firm_sum(s.wm_spend)
     inside = np.maximum(1.0 - outside_share, TINY)
@@ -478,7 +653,8 @@ def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray, active
         energy_price_index=now.energy_price_index,
         compute_per_dollar=now.compute_per_dollar,
         algorithmic_multiplier=now.algorithmic_multiplier,
-        ai_demand=now.ai_demand,
+        ai_demand=q.ai_demand,
+        capability_index=q.capability_index,
         outside_share=outside_share,
         hhi=10000.0 * firm_sum((s.market_share / inside) ** 2),
         total_llm_spend=llm,
@@ -487,9 +663,11 @@ def _market_totals(s: ArrayBag, now: ArrayBag, outside_share: np.ndarray, active
         best_llm_quality=firm_max(active.only(s.llm_quality)),
         best_wm_quality=firm_max(active.only(s.wm_quality)),
         total_compute_bought=firm_sum(s.compute_bought),
+        frontier_run_compute=firm_max(s.final_run_compute),
         energy_use=firm_sum(s.energy),
         firms_alive=firm_sum(s.alive.astype(float)),
         breakthroughs=firm_sum(s.wm_breakthrough.astype(float)),
+        imitation_step=q.imitation_step,
     )
 
 
@@ -502,8 +680,10 @@ def initial_state(params: ModelParams) -> ArrayBag:
     compute = firm.initial_compute.copy()
     quality = llm_quality(compute, env, scale)
     present = firm.entry_step <= 0
-    shares = market_shares(quality, ActiveFirms(present), params)[0]
-    demand = environment_at(0, params, np.zeros(env.steps.shape)).ai_demand
+    shares, outside = market_shares(quality, ActiveFirms(present), params)[:2]
+    best = firm_max(np.where(present, quality, 0.0))
+    capability = np.ones_like(best)
+    demand = environment_at(0, params, np.zeros(env.steps.shape)).ai_demand * capability
     state = ArrayBag({name: zeros.copy() for name in FIRM_VARIABLES})
     state.update(
         alive=np.ones(shape, dtype=bool),
@@ -517,10 +697,20 @@ def initial_state(params: ModelParams) -> ArrayBag:
         product_quality=quality.copy(),
         wm_knowledge=firm.initial_wm_knowledge.copy(),
         breakthrough_step=np.full(shape, -1.0),
-        llm_sunk=firm.initial_compute / env.compute_per_dollar,
-        belief_llm_return=llm_quality_slope(compute, env, scale) * env.compute_per_dollar,
+        llm_sunk=firm.initial_compute / (env.compute_per_dollar * run_constants(params).rd_share_of_llm_spend),
+        evidence_high_ceiling=np.broadcast_to(env.prior_high_ceiling, shape).copy(),
+        belief_high_ceiling=_shift_odds(
+            np.broadcast_to(env.prior_high_ceiling, shape), np.log1p(run_constants(params).optimism)
+        ),
         believed_difficulty=np.broadcast_to(env.wm_difficulty_belief, shape).copy(),
+        market_share=shares,
+        investment_share=np.ones(shape),
         confidence=np.ones(shape),
-        valuation=np.where(present, firm.base_valuation + env.revenue_multiple * demand * shares, 0.0),
+        valuation=np.where(
+            present, np.minimum(firm.base_valuation + env.revenue_multiple * demand * shares, env.max_valuation), 0.0
+        ),
+        outside_share=outside,
+        capability_index=capability,
+        imitation_step=np.full(best.shape, -1.0),
     )
     return state

@@ -11,7 +11,14 @@ from sim.agents import Firm
 from sim.arrays import ArrayBag, ModelParams
 from sim.mechanisms import advance, initial_state
 from sim.noise import NoiseSource, fresh_seed
-from sim.outputs import firm_summary, firm_table, market_table, run_summary, stack_history
+from sim.outputs import (
+    firm_summary,
+    firm_table,
+    frontier_training_table,
+    market_table,
+    run_summary,
+    stack_history,
+)
 from sim.params import Scenario
 from sim.scenarios import load_scenario
 from sim.variables import MARKET_VARIABLES
@@ -48,7 +55,8 @@ class AIRaceModel(mesa.Model):
         self.config = load_scenario(scenario, {**(parameters or {}), **overrides})
         self.max_steps = self.config.environment.steps if steps is None else int(steps)
         self.params = ModelParams.from_scenario(self.config)
-        self.state: ArrayBag = initial_state(self.params)
+        self.initial_state: ArrayBag = initial_state(self.params)
+        self.state: ArrayBag = self.initial_state
         self.history: list[ArrayBag] = []
         self._noise = NoiseSource(seed, self.params.n_firms)
         self.firms = [Firm(self, i, traits) for i, traits in enumerate(self.config.firms)]
@@ -89,6 +97,10 @@ class AIRaceModel(mesa.Model):
         """The firm and market tables from one snapshot of the history (consistent while stepping)."""
         stacked = self._stacked()
         return firm_table(stacked, self.params.firm_names), market_table(stacked)
+
+    def frontier_training(self) -> pd.DataFrame:
+        """The frontier training run of each year: its firm, compute (FLOP), cost ($B), energy, power (MW)."""
+        return frontier_training_table(self.firm_dataframe(), self.config.environment)
 
     def firm_summary(self) -> pd.DataFrame:
         """Per-firm summary measures: pivot step, breakthrough, spend in the big muddy, finals."""

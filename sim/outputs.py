@@ -23,7 +23,11 @@ from sim.variables import FIRM_MEASURES, FIRM_VARIABLES, MARKET_VARIABLES, RUN_M
 PIVOT_THRESHOLD = 0.5
 """A firm pivots when it first puts more than half of its budget into world models (x < 0.5)."""
 AFTERMATH_QUARTERS = 8
-"""Quarters after the first breakthrough over which share moves are measured."""
+"""Quarters after the first world-model product ships over which share moves are measured."""
+SHIPPER_WINDOW = 12
+"""Quarters after the first world-model product ships in which its maker's lead is counted."""
+GROWTH_QUARTERS = 16
+"""Quarters over which `revenue_growth_4y` measures the growth of total AI revenue."""
 
 
 FIRM_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
@@ -38,6 +42,7 @@ FIRM_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
     "final_cash": ("cash",),
     "final_llm_quality": ("llm_quality",),
     "final_wm_quality": ("wm_quality",),
+    "final_wm_knowledge": ("wm_knowledge",),
     "alive": ("alive",),
 }
 """The history variables each per-firm measure reads (tested: a measure given only these works)."""
@@ -52,7 +57,11 @@ RUN_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
     "total_wm_spend": _FIRM["wm_spend"],
     "llm_spend_share": _FIRM["llm_spend"] + _FIRM["wm_spend"],
     "big_muddy_share": _FIRM["big_muddy_spend"] + _FIRM["llm_spend"],
-    "llm_focused_share_change": ("breakthrough_step", "active", "x", "wm_breakthrough", "market_share"),
+    "llm_focused_share_change": ("best_wm_quality", "best_llm_quality", "active", "x", "wm_quality", "market_share"),
+    "first_shipper_top_quarters": ("best_wm_quality", "best_llm_quality", "wm_quality", "market_share"),
+    "first_shipper_gains_most": ("best_wm_quality", "best_llm_quality", "wm_quality", "market_share"),
+    "max_llm_drift": ("x", "llm_quality", "wm_quality"),
+    "revenue_growth_4y": ("ai_revenue",),
     "compute_bought": ("total_compute_bought",),
     "final_hhi": ("hhi",),
     "final_best_quality": ("best_llm_quality", "best_wm_quality"),
@@ -122,25 +131,62 @@ def firm_table(stacked: ArrayBag, firm_names: Sequence[str]) -> pd.DataFrame:
     """One row per quarter and firm with every firm variable (a single run)."""
     steps, n_firms = stacked.x.shape
     year = np.repeat(stacked.year[:, 0], n_firms)
-    table = pd.DataFrame(
-        {
-            "step": np.repeat(np.arange(steps), n_firms),
-            "quarter": [quarter_label(y) for y in year],
-            "firm": np.tile(np.asarray(firm_names, dtype=object), steps),
-        }
-    )
-    for name in FIRM_VARIABLES:
-        table[name] = stacked[name].reshape(-1)
-    return table
+    columns = {
+        "step": np.repeat(np.arange(steps), n_firms),
+        "quarter": [quarter_label(y) for y in year],
+        "firm": np.tile(np.asarray(firm_names, dtype=object), steps),
+    }
+    columns.update({name: stacked[name].reshape(-1) for name in FIRM_VARIABLES})
+    return pd.DataFrame(columns)  # built at once: adding ~60 columns one by one costs more than the data
 
 
 def market_table(stacked: ArrayBag) -> pd.DataFrame:
     """One row per quarter with the market-wide outputs (a single run)."""
     steps = stacked.year.shape[0]
-    table = pd.DataFrame({"step": np.arange(steps), "quarter": [quarter_label(y) for y in stacked.year[:, 0]]})
-    for name in MARKET_VARIABLES:
-        table[name] = stacked[name][:, 0]
-    return table
+    columns = {"step": np.arange(steps), "quarter": [quarter_label(y) for y in stacked.year[:, 0]]}
+    columns.update({name: stacked[name][:, 0] for name in MARKET_VARIABLES})
+    return pd.DataFrame(columns)
+
+
+def frontier_training_table(table: pd.DataFrame, env) -> pd.DataFrame:
+    """The frontier training run of each calendar year, from a run's firm table (`firm_table`: one
+    row per quarter and firm, in that order): the firm whose final training runs used the most
+    compute that year, that compute (FLOP), its cost ($B, hardware and energy at the year's
+    prices), its energy (GWh) and the power it draws over ``training_run_days`` (MW).
+
+    The model has no single training runs: a firm's final-run compute over a year stands for its
+    frontier run, so a firm that makes two frontier runs a year counts as one of twice the size.
+    ``env`` is the scenario's Environment (``start_year``, ``final_run_share``, ``training_run_days``).
+    """
+    columns = ["year", "quarters", "frontier_firm", "training_compute_flop", "training_cost"]
+    columns += ["training_energy_gwh", "training_power_mw"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    steps = table.step.to_numpy()
+    n_firms = int(np.sum(steps == steps[0]))
+    firms = table.firm.to_numpy()[:n_firms]
+    year_of_step = env.start_year + steps[::n_firms] // 4  # step 0 is the first quarter of start_year
+    years, first = np.unique(year_of_step, return_index=True)
+
+    def per_year(column: str) -> np.ndarray:  # (years, firms): sums over each year's quarters
+        return np.add.reduceat(table[column].to_numpy().reshape(-1, n_firms), first, axis=0)
+
+    compute, cost = per_year("final_run_compute"), per_year("final_run_cost")
+    energy = env.final_run_share * per_year("energy")
+    leader = np.argmax(compute, axis=1)
+    rows = np.arange(len(years))
+    return pd.DataFrame(
+        {
+            "year": years.astype(int),
+            "quarters": np.diff(np.append(first, len(year_of_step))),
+            "frontier_firm": firms[leader],
+            "training_compute_flop": compute[rows, leader] * 1e24,
+            "training_cost": cost[rows, leader],
+            "training_energy_gwh": energy[rows, leader],
+            "training_power_mw": energy[rows, leader] * 1000.0 / (24.0 * env.training_run_days),
+        },
+        columns=columns,
+    )
 
 
 def time_sum(values: np.ndarray) -> np.ndarray:
@@ -224,6 +270,10 @@ class FirmMeasures:
         return self.stacked.wm_quality[-1]
 
     @cached_property
+    def final_wm_knowledge(self) -> np.ndarray:
+        return self.stacked.wm_knowledge[-1]
+
+    @cached_property
     def alive(self) -> np.ndarray:
         return self.stacked.alive[-1].astype(float)
 
@@ -280,7 +330,47 @@ class RunMeasures:
 
     @cached_property
     def llm_focused_share_change(self) -> np.ndarray:
-        return _llm_focused_share_change(self.stacked, self.first_breakthrough_step)
+        return _llm_focused_share_change(self.stacked)
+
+    @cached_property
+    def first_shipper_top_quarters(self) -> np.ndarray:
+        h = self.stacked
+        steps = h.market_share.shape[0]
+        launch, start = _first_world_model_product(h)
+        shipper = np.argmax(np.take_along_axis(h.wm_quality, start[None], axis=0)[0], axis=-1)[..., None]
+        on_top = np.argmax(h.market_share, axis=-1)[..., None] == shipper  # (T,) + batch + (1,)
+        after = np.arange(steps).reshape((steps,) + (1,) * (on_top.ndim - 1))
+        window = (after >= start) & (after < start + SHIPPER_WINDOW)
+        return np.where(np.isnan(launch), np.nan, np.sum(on_top & window, axis=0).astype(float))
+
+    @cached_property
+    def first_shipper_gains_most(self) -> np.ndarray:
+        h = self.stacked
+        steps = h.market_share.shape[0]
+        launch, start = _first_world_model_product(h)
+        shipper = np.argmax(np.take_along_axis(h.wm_quality, start[None], axis=0)[0], axis=-1)[..., None]
+        end = np.minimum(start + AFTERMATH_QUARTERS, steps - 1)
+        before = np.take_along_axis(h.market_share, np.broadcast_to(start, h.market_share.shape[1:])[None], axis=0)[0]
+        after = np.take_along_axis(h.market_share, np.broadcast_to(end, h.market_share.shape[1:])[None], axis=0)[0]
+        gains_most = np.argmax(after - before, axis=-1)[..., None] == shipper
+        return np.where(np.isnan(launch) | (end <= start), np.nan, gains_most.astype(float))
+
+    @cached_property
+    def max_llm_drift(self) -> np.ndarray:
+        h = self.stacked
+        overtaken = np.logical_or.accumulate(h.wm_quality > h.llm_quality, axis=0)
+        lowest = np.minimum.accumulate(np.where(overtaken, h.x, np.inf), axis=0)
+        drift = np.where(overtaken, h.x - lowest, 0.0).max(axis=0)  # batch + (F,)
+        has_product = overtaken[-1]
+        largest = np.max(np.where(has_product, drift, -np.inf), axis=-1, keepdims=True)
+        return np.where(np.isfinite(largest), largest, np.nan)
+
+    @cached_property
+    def revenue_growth_4y(self) -> np.ndarray:
+        revenue = sum_over_firms(self.stacked.ai_revenue)
+        if revenue.shape[0] <= GROWTH_QUARTERS:
+            return np.full(revenue.shape[1:], np.nan)
+        return revenue[GROWTH_QUARTERS] / np.maximum(revenue[0], 1e-12)
 
     @cached_property
     def compute_bought(self) -> np.ndarray:
@@ -313,16 +403,17 @@ def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
     return RunMeasures(stacked).arrays()
 
 
-def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray) -> np.ndarray:
-    """Market share gained (+) or lost (-) after the first world-model breakthrough by the
-    firms that were then still LLM-focused (x >= 0.5, active, no breakthrough of their own).
+def _llm_focused_share_change(stacked: ArrayBag) -> np.ndarray:
+    """Market share gained (+) or lost (-) after the first world-model product that beats the best
+    LLM ships, by the firms that were then still LLM-focused (x >= 0.5, active, no world-model
+    product of their own).
 
-    The change of their combined share from the quarter of the first breakthrough, averaged
-    over the `AFTERMATH_QUARTERS` quarters that follow (fewer if the run ends sooner); NaN
-    where no firm broke through, no firm was LLM-focused then, or no quarter follows.
+    The change of their combined share from the quarter that product ships,
+    averaged over the `AFTERMATH_QUARTERS` quarters that follow (fewer if the run ends sooner);
+    NaN where no product shipped, no firm was LLM-focused then, or no quarter follows.
     """
     steps = stacked.x.shape[0]
-    start = np.where(np.isnan(first_breakthrough), 0, first_breakthrough).astype(int)
+    launch, start = _first_world_model_product(stacked)
 
     def when(values: np.ndarray, at: np.ndarray) -> np.ndarray:
         index = np.broadcast_to(at, values.shape[1:])[None]
@@ -331,15 +422,23 @@ def _llm_focused_share_change(stacked: ArrayBag, first_breakthrough: np.ndarray)
     focused = (
         when(stacked.active, start)
         & (when(stacked.x, start) >= PIVOT_THRESHOLD)
-        & ~when(stacked.wm_breakthrough, start)
+        & (when(stacked.wm_quality, start) <= 0.0)
     )
     focused_share = sum_over_firms(np.where(focused, stacked.market_share, 0.0))  # (T,) + batch + (1,)
     after = np.arange(steps).reshape((steps,) + (1,) * (focused_share.ndim - 1))
     window = (after > start) & (after <= start + AFTERMATH_QUARTERS)
     quarters = window.sum(axis=0)
     moved = time_sum(np.where(window, focused_share - when(focused_share, start), 0.0)) / np.maximum(quarters, 1)
-    undefined = np.isnan(first_breakthrough) | ~any_firm(focused) | (quarters == 0)
+    undefined = np.isnan(launch) | ~any_firm(focused) | (quarters == 0)
     return np.where(undefined, np.nan, moved)
+
+
+def _first_world_model_product(stacked: ArrayBag) -> tuple[np.ndarray, np.ndarray]:
+    """The quarter the first world-model product better than every LLM ships (NaN: never), and the
+    same as an integer index (0 where never), shape ``batch + (1,)``."""
+    shipped = stacked.best_wm_quality > stacked.best_llm_quality  # (T,) + batch + (1,)
+    launch = np.where(shipped.any(axis=0), np.argmax(shipped, axis=0), np.nan)
+    return launch, np.where(np.isnan(launch), 0, launch).astype(int)
 
 
 def _earliest(steps: np.ndarray) -> np.ndarray:

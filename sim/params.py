@@ -45,13 +45,29 @@ class Environment(StrictModel):
         8.0, 1, 240, "months", "Months for the compute needed for a fixed capability to halve (Ho et al. 2024)"
     )
     compute_per_dollar: float = param(
-        5.0, 1e-3, 1e6, "1e24 FLOP per $B", "Training compute bought by $1B of LLM budget at the start"
+        700.0,
+        1e-3,
+        1e4,
+        "1e24 FLOP per $B",
+        "Useful compute $1B of accelerator time buys at the start (H100, ~$2/hour, 40% utilisation)",
     )
     energy_per_compute: float = param(
-        0.5, 0.0, 100, "GWh per 1e24 FLOP", "Energy used per unit of training compute at the start"
+        0.8, 0.0, 10.0, "GWh per 1e24 FLOP", "Energy per unit of compute at the start, cooling included (~3e-12 J/FLOP)"
     )
-    energy_cost_share: float = param(
-        0.1, 0.0, 1.0, "share", "Share of the cost of compute that is energy (how much energy prices bite)"
+    energy_price: float = param(
+        0.08, 0.0, 1.0, "$ per kWh", "Electricity price paid by AI data centres (US industrial, 2025: ~8 cents)"
+    )
+    staff_share: float = param(
+        0.35, 0.0, 0.95, "share", "Share of LLM spend on researchers and engineers, not compute (Cottier et al. 2024)"
+    )
+    inference_share: float = param(
+        0.7, 0.0, 0.95, "share", "Share of the compute LLM spend buys that serves customers rather than R&D"
+    )
+    final_run_share: float = param(
+        0.1, 0.01, 1.0, "share", "Share of R&D compute in final frontier training runs; the rest is experiments"
+    )
+    training_run_days: float = param(
+        100.0, 1.0, 365.0, "days", "Length of a frontier training run (sets its power draw)"
     )
     shock_step: int = param(-1, -1, 1000, "quarter", "Quarter when a compute/energy price shock hits (-1: none)")
     compute_price_shock: float = param(
@@ -97,23 +113,47 @@ class Environment(StrictModel):
     follower_ease: float = param(
         0.5, 0.0, 0.99, "share", "How much easier a breakthrough becomes once someone has shown it is possible"
     )
+    imitation_lag_quarters: float = param(
+        6.0,
+        0.0,
+        40.0,
+        "quarters",
+        "Quarters before rivals learn how a breakthrough was made, times (1 - the breaker's openness)",
+    )
     wm_ceiling: float = param(4.0, 0.05, 100, "quality", "Quality world models reach when fully developed (Q_wm_max)")
     wm_development_scale: float = param(
-        20.0, 0.01, 1e5, "$B", "World-model spend after a breakthrough that brings quality 63% of the way"
+        150.0, 0.01, 1e5, "$B", "World-model spend after a breakthrough that brings quality 63% of the way"
+    )
+    wm_development_quarters: int = param(
+        4, 0, 40, "quarters", "Quarters from a world-model breakthrough to a shipped product (development time)"
     )
 
     # Market
     market_potential: float = param(
-        2000.0,
+        1000.0,
         0.0,
         1e5,
         "$B per year",
         "Annual AI revenue when adoption is complete and no one picks the outside option",
     )
     adoption_midpoint_year: float = param(
-        2028.7, 1990, 2100, "year", "Year when adoption reaches half of its potential"
+        2028.1, 1990, 2100, "year", "Year when adoption reaches half of its potential"
     )
     adoption_rate: float = param(1.2, 0.01, 5.0, "per year", "Steepness of the logistic adoption curve")
+    demand_capability_elasticity: float = param(
+        1.0,
+        0.0,
+        5.0,
+        "-",
+        "AI demand follows (best product quality / llm_anchor_quality) to this power (0: ignores capability)",
+    )
+    switching_rate: float = param(
+        0.08,
+        0.01,
+        1.0,
+        "per quarter",
+        "Share of AI customers who reconsider their supplier each quarter (switching costs; 1: none)",
+    )
     quality_sensitivity: float = param(
         3.0, 0.0, 50.0, "per quality", "How strongly buyers prefer quality in the logit market (beta)"
     )
@@ -122,6 +162,36 @@ class Environment(StrictModel):
     demand_noise: float = param(0.05, 0.0, 1.0, "log sd", "Quarterly random variation of AI demand (lognormal, mean 1)")
 
     # Finance
+    cost_of_capital: float = param(
+        0.10,
+        0.0,
+        1.0,
+        "per year",
+        "Return investors require; a firm invests fully only where AI is believed to beat it",
+    )
+    investment_elasticity: float = param(
+        1.0, 0.0, 10.0, "-", "How strongly AI investment falls when its believed return is below the cost of capital"
+    )
+    cash_reserve_quarters: float = param(
+        2.0, 0.0, 40.0, "quarters", "Cash a firm keeps, in quarters of its spending; cash above it is paid out"
+    )
+    payout_rate: float = param(
+        0.5, 0.0, 1.0, "per quarter", "Share of cash above the reserve paid to shareholders each quarter"
+    )
+    max_funding_per_quarter: float = param(
+        40.0,
+        0.0,
+        1e4,
+        "$B per quarter",
+        "Most that investors supply to one firm in a quarter (largest round, 2025: $40B)",
+    )
+    max_valuation: float = param(
+        5000.0,
+        1.0,
+        1e6,
+        "$B",
+        "Highest valuation investors give a firm's AI business (the largest market value ever, 2025: ~$5T)",
+    )
     revenue_multiple: float = param(
         20.0, 0.0, 200.0, "x annual revenue", "Valuation per dollar of annual AI revenue at neutral confidence"
     )
@@ -139,16 +209,46 @@ class Environment(StrictModel):
     retreat_penalty: float = param(0.5, 0.0, 5.0, "-", "Relative valuation loss per unit of visible retreat from LLMs")
 
     # Beliefs and decisions
-    belief_learning_rate: float = param(
-        0.3, 0.0, 1.0, "per quarter", "Weight of the newest observation in a firm's belief about LLM returns"
+    llm_ceiling_low_belief: float = param(
+        1.3,
+        1.06,
+        100,
+        "x anchor quality",
+        "The LLM ceiling firms consider if scaling stalls (the dead-end hypothesis), as a multiple of today's best",
     )
-    belief_noise: float = param(0.2, 0.0, 2.0, "log sd", "Noise in what firms observe of the return on LLM spend")
+    llm_ceiling_high_belief: float = param(
+        5.0,
+        1.06,
+        100,
+        "x anchor quality",
+        "The LLM ceiling firms consider if scaling keeps working (the miracle), as a multiple of today's best",
+    )
+    prior_high_ceiling: float = param(
+        0.5, 0.001, 0.999, "probability", "Weight an unbiased firm gives the high ceiling before any evidence"
+    )
+    belief_learning_rate: float = param(
+        0.1, 0.0, 1.0, "per quarter", "Weight of each quarter's evidence in beliefs (1: a full Bayesian update)"
+    )
+    belief_noise: float = param(
+        1.0, 0.05, 3.0, "log sd", "Noise in what firms observe of their quality gains (benchmarks, data, luck)"
+    )
     planning_horizon_years: float = param(
         5.0, 0.25, 50.0, "years", "Horizon over which firms value the payoff of each path"
     )
     decision_temperature: float = param(
         1.0, 0.01, 100.0, "-", "Softness of the allocation choice (higher: closer to 50/50)"
     )
+
+    @model_validator(mode="after")
+    def _energy_within_compute_cost(self) -> Environment:
+        share = self.compute_per_dollar * self.energy_per_compute * self.energy_price / 1000.0
+        if share >= 1.0:
+            raise ValueError(
+                f"energy would cost {share:.0%} of compute (compute_per_dollar x energy_per_compute x energy_price "
+                f"/ 1000 = {self.compute_per_dollar:g} x {self.energy_per_compute:g} x {self.energy_price:g} / 1000); "
+                "it must stay below 100%"
+            )
+        return self
 
     @model_validator(mode="after")
     def _anchor_below_ceiling(self) -> Environment:
@@ -167,7 +267,11 @@ class Drivers(StrictModel):
         1.0, 0.0, 10.0, "-", "Revenue from LLM products raises the perceived value of the LLM path"
     )
     competitive_pressure: float = param(
-        1.0, 0.0, 10.0, "-", "Firms that lag the LLM leader push harder on LLMs (times each firm's rivalry)"
+        1.0,
+        0.0,
+        10.0,
+        "-",
+        "Firms match their rivals' LLM spend for fear of losing the race (times each firm's rivalry)",
     )
     scaling_optimism: float = param(
         1.0, 0.0, 10.0, "-", "Hope for a scaling miracle inflates believed LLM returns (times each firm's optimism)"
@@ -196,7 +300,11 @@ class Firm(StrictModel):
     core_profit: float = param(0.0, 0.0, 1e4, "$B per year", "Operating cash flow of the non-AI business at the start")
     core_profit_growth: float = param(0.1, -0.5, 1.0, "per year", "Annual growth rate of the core (non-AI) profit")
     reinvestment_rate: float = param(
-        0.8, 0.0, 3.0, "share", "Share of income (core profit, AI gross profit, funding) put into the AI budget"
+        0.8,
+        0.0,
+        3.0,
+        "share",
+        "Most of its income (core profit, AI gross profit, funding) put into AI, if AI beats the cost of capital",
     )
     operating_costs: float = param(
         0.0, 0.0, 1e4, "$B per year", "Committed costs paid before any R&D (staff, leases); rise with compute prices"
@@ -213,7 +321,7 @@ class Firm(StrictModel):
     openness: float = param(0.2, 0.0, 1.0, "share", "Share of its world-model knowledge the firm publishes")
     sunk_cost_bias: float = param(1.0, 0.0, 10.0, "-", "Strength of this firm's sunk-cost bias")
     scaling_optimism: float = param(1.0, 0.0, 10.0, "-", "How much this firm hopes scaling will bring a miracle")
-    rivalry: float = param(1.0, 0.0, 10.0, "-", "How much this firm reacts to lagging the LLM leader")
+    rivalry: float = param(1.0, 0.0, 10.0, "-", "How much this firm reacts to its rivals' LLM spend")
     investor_exposure: float = param(1.0, 0.0, 10.0, "-", "How much this firm's decisions answer to its valuation")
     adjustment_speed: float = param(
         0.3, 0.0, 1.0, "per quarter", "Share of the gap to its target allocation a firm closes each quarter"
@@ -225,9 +333,17 @@ class Firm(StrictModel):
         1.0, 0.0, 10.0, "x", "World-model knowledge per dollar relative to a typical lab (research talent)"
     )
     initial_allocation: float = param(0.9, 0.0, 1.0, "share", "Share of the AI budget on LLM scaling at the start (x)")
-    initial_compute: float = param(100.0, 0.0, 1e9, "1e24 FLOP", "Cumulative effective training compute at the start")
+    initial_compute: float = param(
+        5000.0, 0.0, 1e10, "1e24 FLOP", "Cumulative effective R&D compute at the start (the frontier lab: ~1.6e28)"
+    )
     initial_wm_knowledge: float = param(0.0, 0.0, 1e6, "knowledge", "World-model knowledge at the start")
     entry_step: int = param(0, 0, 1000, "quarter", "Quarter the firm enters the market (0: present from the start)")
+    talent_loss_step: int = param(
+        -1, -1, 1000, "quarter", "Quarter a research leader leaves the firm, e.g. to found a lab (-1: never)"
+    )
+    talent_loss: float = param(
+        0.0, 0.0, 1.0, "share", "Share of the firm's world-model research efficiency that leaves with the leader"
+    )
 
 
 class Claim(StrictModel):
@@ -243,6 +359,9 @@ class Claim(StrictModel):
         None, description="Compare with this scenario with these overrides (names as for --set)"
     )
     reference: str | None = Field(None, description="Compare with another scenario (name or file)")
+    margin: float = Field(
+        0.0, ge=0.0, description="The metric must beat the comparison by at least this much (in the metric's unit)"
+    )
     seeds: int = Field(100, ge=1, le=100_000, description="Number of seeds to check")
     first_seed: int = Field(0, ge=0, description="Seeds are first_seed, first_seed + 1, ...")
     required_share: float = Field(0.8, ge=0.0, le=1.0, description="Share of seeds on which it must hold")

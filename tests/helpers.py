@@ -12,8 +12,21 @@ def check_invariants(model) -> ArrayBag:
     h = stack_history(model.history)
     for name in list(FIRM_VARIABLES) + list(MARKET_VARIABLES):
         assert np.all(np.isfinite(h[name])), f"{name} is not finite"
+    env = model.config.environment
     cash_before = np.concatenate([model.params.firm.initial_cash[None], h.cash[:-1]])
-    np.testing.assert_allclose(h.cash, cash_before + h.income - h.operating_cost - h.budget, rtol=1e-12, atol=1e-9)
+    flows = cash_before + h.income - h.operating_cost - h.budget - h.payout
+    np.testing.assert_allclose(np.where(h.alive, h.cash, flows), flows, rtol=1e-12, atol=1e-9)
+    assert np.all(h.cash[~h.alive] == 0), "a firm that exited was not wound up"
+    assert np.all(h.cash >= -1e-9), "negative cash"
+    assert np.all(h.payout >= 0)
+    assert np.all(h.funding <= env.max_funding_per_quarter), "funding above what investors supply"
+    assert np.all(h.valuation <= env.max_valuation), "valuation above its declared bound"
+    assert np.all((h.investment_share >= 0) & (h.investment_share <= 1))
+    shares_before = np.concatenate([model.initial_state.market_share[None], h.market_share[:-1]])
+    exited = np.concatenate([~h.alive[:1], h.alive[:-1] & ~h.alive[1:]]).any(axis=-1)  # a firm left in quarter t
+    no_exit = ~np.concatenate([np.zeros_like(exited[:1]), exited[:-1]])  # its customers re-choose in t + 1
+    moved = np.abs(h.market_share - shares_before).max(axis=-1)
+    assert np.all(moved[no_exit] <= env.switching_rate + 1e-12), "market share moved faster than switching allows"
     np.testing.assert_allclose(h.llm_spend + h.wm_spend, h.budget, rtol=1e-12, atol=1e-12)
     assert np.all(h.budget >= 0) and np.all(h.llm_spend >= 0) and np.all(h.wm_spend >= 0)
     assert np.all((h.x >= 0) & (h.x <= 1)) and np.all((h.x_target >= 0) & (h.x_target <= 1))

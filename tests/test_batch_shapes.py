@@ -3,17 +3,22 @@
 import functools
 
 import numpy as np
+import pytest
 
 from sim import AIRaceModel, load_scenario
 from sim.arrays import ModelParams
 from sim.mechanisms import advance, initial_state
 from sim.noise import NoiseSource
+from sim.open_field import open_field
 from sim.outputs import stack_history
 
 
-def test_stacked_runs_equal_single_runs_bit_for_bit():
+@pytest.mark.parametrize("base", ["baseline", "open_field_12"])
+def test_stacked_runs_equal_single_runs_bit_for_bit(base):
+    """At 5 firms (the baseline) and at 12 (an open field: past numpy's pairwise-sum threshold of 8)."""
     seeds = [3, 4, 5, 6]
-    scenarios = [load_scenario("baseline", {"environment.llm_ceiling": c}) for c in (1.5, 2, 3, 5)]
+    scenario = load_scenario("baseline") if base == "baseline" else open_field(12, seed=1)
+    scenarios = [load_scenario(scenario, {"environment.llm_ceiling": c}) for c in (1.5, 2, 3, 5)]
     params = ModelParams.stack([ModelParams.from_scenario(s) for s in scenarios])
     state, noise, history = initial_state(params), NoiseSource(seeds, params.n_firms), []
     for t in range(45):  # past one block of random draws

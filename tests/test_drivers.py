@@ -57,10 +57,13 @@ def test_terms_add_up_to_the_decision(baseline_run):
 
 
 def test_inertia_moves_part_way():
+    """x moves by adjustment_speed toward x* times whether LLMs carry the product,
+    w = logistic((q_llm - q_wm) / 0.05), here with no world model yet."""
     model = AIRaceModel("baseline", rng=1, steps=1).run()
     firm = model.params.firm
     start = np.minimum(firm.initial_allocation, 1 - firm.wm_floor)
-    expected = np.minimum(start + firm.adjustment_speed * (model.state.x_target - start), 1 - firm.wm_floor)
+    w = 1.0 / (1.0 + np.exp(-model.initial_state.llm_quality / 0.05))
+    expected = np.minimum(start + firm.adjustment_speed * (model.state.x_target * w - start), 1 - firm.wm_floor)
     np.testing.assert_allclose(model.state.x, expected, rtol=1e-12)
 
 

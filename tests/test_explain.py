@@ -57,14 +57,29 @@ def test_known_answer_by_hand():
     # which carries the product with weight logistic((q_llm - q_wm) / 0.05) = logistic((1 - 0) / 0.05)
     llm_weight = 1 / (1 + math.exp(-20.0))
     assert state.term_revenue_feedback[0] == pytest.approx(0.7 / 0.6 * llm_weight, rel=1e-12)
-    assert state.term_competitive_pressure[0] == 0.0  # a lone firm lags no one
-    assert state.term_scaling_optimism[0] == pytest.approx(math.log(1 + 2.0 * 1.5), rel=1e-12)
-    assert state.term_sunk_cost[0] == pytest.approx(0.5 * 2.0 * 1.0, rel=1e-12)  # all past spend on LLMs
-    assert state.term_investor_pressure[0] == pytest.approx(1.0 * 0.8 * 0.25 * 0.6, rel=1e-12)
+    # every driver holds the firm to LLMs in proportion to that same weight
+    assert state.term_competitive_pressure[0] == 0.0  # a lone firm has no rivals to match
+    # scaling optimism: the firm's weight on the high ceiling starts at odds (1 + 2.0 * 1.5) times the
+    # unbiased prior's (0.5), i.e. 0.8; the believed return is the slope at C = 100 averaged over the
+    # two ceilings. At the frontier firm's compute, 1 + C/C_s = (1 - anchor/Q)^(-1/a) =: R, so the
+    # slope is Q a (R - 1) / C * R^(-a - 1).
+    env = environment
+    a = env.llm_scaling_exponent
+
+    def slope(ceiling):
+        r = (1 - env.llm_anchor_quality / ceiling) ** (-1 / a)
+        return ceiling * a * (r - 1) / 100.0 * r ** (-a - 1)
+
+    anchor = env.llm_anchor_quality
+    low, high = slope(env.llm_ceiling_low_belief * anchor), slope(env.llm_ceiling_high_belief * anchor)
+    hoped, evidence = 0.8 * high + 0.2 * low, 0.5 * high + 0.5 * low
+    assert state.term_scaling_optimism[0] == pytest.approx(math.log(hoped / evidence) * llm_weight, rel=1e-9)
+    assert state.term_sunk_cost[0] == pytest.approx(0.5 * 2.0 * 1.0 * llm_weight, rel=1e-12)  # all past spend on LLMs
+    assert state.term_investor_pressure[0] == pytest.approx(1.0 * 0.8 * 0.25 * 0.6 * llm_weight, rel=1e-12)
     total = sum(state[c][0] for c in TERMS.values())
     target = 1 / (1 + math.exp(-total / 2.0))
     assert state.x_target[0] == pytest.approx(target, rel=1e-12)
-    assert state.x[0] == pytest.approx(0.6 + 0.4 * (target - 0.6), rel=1e-12)
+    assert state.x[0] == pytest.approx(0.6 + 0.4 * (target * llm_weight - 0.6), rel=1e-12)
     assert state.llm_quality[0] > 1.0  # quality from the scaling law rose from its anchor of 1
 
 

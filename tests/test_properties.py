@@ -26,6 +26,8 @@ def fields_strategy(model, skip=()):
 def scenarios(draw):
     environment = draw(fields_strategy(Environment, skip=("steps",)))
     assume(environment["llm_anchor_quality"] <= 0.95 * environment["llm_ceiling"])
+    energy = environment["compute_per_dollar"] * environment["energy_per_compute"] * environment["energy_price"]
+    assume(energy / 1000.0 < 1.0)
     environment["steps"] = draw(st.integers(1, 200))
     traits = draw(st.lists(fields_strategy(Firm, skip=("name",)), min_size=1, max_size=4))
     assume(max(t["initial_compute"] for t in traits) >= 1e-3)

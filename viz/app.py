@@ -14,7 +14,7 @@ import time
 
 import solara
 
-from sim.outputs import quarter_label
+from sim.outputs import frontier_training_table, quarter_label
 from viz import charts
 from viz.controls import ParameterPanel
 from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
@@ -23,9 +23,11 @@ from viz.vega import VegaChart
 VIEWS = ["Run", "Parameters", "Uncertainty", "Compare", "Explain"]
 
 
-def Chart(spec: dict, title: str, version: int = 0):
-    """A chart element (see viz.vega); ``title`` names it for export and tests."""
-    return VegaChart.element(spec=json.dumps(spec, separators=(",", ":")), title=title, version=version)
+def Chart(spec: dict, title: str, version: int = 0, renderer: str = "svg"):
+    """A chart element (see viz.vega); ``title`` names it for export and tests. Charts redrawn every
+    quarter use ``renderer="canvas"``, which redraws faster than SVG."""
+    spec_text = json.dumps(spec, separators=(",", ":"))
+    return VegaChart.element(spec=spec_text, title=title, version=version, renderer=renderer)
 
 
 @solara.component
@@ -155,9 +157,15 @@ def RunView(session: Session, version: int):
         solara.Info("Press Step or Play to start the run.")
     with solara.Row(style={"flex-wrap": "wrap"}):
         for which, (title, _) in charts.FIRM_CHARTS.items():
-            Chart(charts.firm_chart(table, which, firms, domain), title, version)
+            Chart(charts.firm_chart(table, which, firms, domain, events), title, version, "canvas")
         for which, (title, _) in charts.MARKET_CHARTS.items():
-            Chart(charts.market_chart(market, which, start, events, domain), title, version)
+            Chart(charts.market_chart(market, which, start, events, domain), title, version, "canvas")
+        Chart(
+            charts.frontier_chart(frontier_training_table(table, session.model.config.environment)),
+            "Frontier",
+            version,
+            "canvas",
+        )
     solara.Markdown("### Why is it still betting on LLMs?")
     solara.Select("Firm", value=chosen, values=firms, on_value=set_chosen)
     terms = session.drivers_now(chosen)

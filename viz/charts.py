@@ -7,7 +7,6 @@ or PNG.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 WIDTH, HEIGHT = 330, 170
@@ -20,7 +19,7 @@ FIRM_CHARTS = {
     "cash": ("Cash ($B)", "$B"),
     "sunk": ("Sunk cost: LLM (solid), world models (dashed)", "$B"),
 }
-MARKET_CHARTS = {"energy_use": ("Energy used by LLM training (GWh per quarter)", "GWh")}
+MARKET_CHARTS = {"energy_use": ("Energy used by LLM R&D compute (GWh per quarter)", "GWh")}
 
 
 def _base(title: str, width: int = WIDTH, height: int = HEIGHT) -> dict:
@@ -42,7 +41,13 @@ def _x(domain: tuple[float, float] | None) -> dict:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return frame.replace({np.nan: None}).to_dict("records")
+    """Rows as dicts for a Vega data set, NaN as None (JSON null)."""
+    columns = [
+        [None if v != v else v for v in values.tolist()] if values.dtype.kind == "f" else values.tolist()
+        for values in (frame[c].to_numpy() for c in frame.columns)
+    ]
+    names = list(frame.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def breakthrough_rules(table: pd.DataFrame) -> list[dict]:
@@ -56,21 +61,22 @@ def breakthrough_rules(table: pd.DataFrame) -> list[dict]:
     ]
 
 
-def firm_chart(table: pd.DataFrame, which: str, firms: list[str], domain=None) -> dict:
-    """A per-firm line chart over time (``which`` is a key of FIRM_CHARTS)."""
+def firm_chart(table: pd.DataFrame, which: str, firms: list[str], domain=None, events=None) -> dict:
+    """A per-firm line chart over time (``which`` is a key of FIRM_CHARTS); ``events`` are the
+    breakthroughs to mark (default: found in ``table``)."""
     title, unit = FIRM_CHARTS[which]
     spec = _base(title)
     color = {"field": "firm", "type": "nominal", "scale": {"domain": firms}, "legend": {"title": None}}
     if table.empty:
-        frame = pd.DataFrame({"year": [], "firm": [], "value": [], "path": []})
+        values = []
     elif which == "quality":
-        frame = _paths(table, {"llm_quality": "LLM", "wm_quality": "world model"})
+        values = _paths(table, {"llm_quality": "LLM", "wm_quality": "world model"})
     elif which == "sunk":
-        frame = _paths(table, {"llm_sunk": "LLM", "wm_sunk": "world model"})
+        values = _paths(table, {"llm_sunk": "LLM", "wm_sunk": "world model"})
     else:
-        frame = table[["year", "firm", which]].rename(columns={which: "value"}).assign(path="LLM")
+        values = _paths(table, {which: "LLM"})
     lines = {
-        "data": {"name": "lines", "values": _records(frame)},
+        "data": {"name": "lines", "values": values},
         "mark": {"type": "line", "strokeWidth": 1.8},
         "encoding": {
             "x": _x(domain),
@@ -85,15 +91,20 @@ def firm_chart(table: pd.DataFrame, which: str, firms: list[str], domain=None) -
             "tooltip": [{"field": "firm"}, {"field": "year", "format": ".2f"}, {"field": "value", "format": ".3g"}],
         },
     }
-    spec["layer"] = [lines, _rules(breakthrough_rules(table), color, domain)]
+    events = breakthrough_rules(table) if events is None else events
+    spec["layer"] = [lines, _rules(events, color, domain)]
     return spec
 
 
-def _paths(table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    frames = [
-        table[["year", "firm", c]].rename(columns={c: "value"}).assign(path=label) for c, label in columns.items()
+def _paths(table: pd.DataFrame, columns: dict[str, str]) -> list[dict]:
+    """Rows {year, firm, value, path} for each column (a path label), built from plain lists:
+    a redraw makes several of these, and pandas row conversion costs more than the data."""
+    years, firms = table["year"].tolist(), table["firm"].tolist()
+    return [
+        {"year": y, "firm": f, "value": None if v != v else v, "path": label}
+        for column, label in columns.items()
+        for y, f, v in zip(years, firms, table[column].tolist(), strict=True)
     ]
-    return pd.concat(frames, ignore_index=True)
 
 
 def _rules(events: list[dict], color: dict, domain) -> dict:
@@ -122,6 +133,38 @@ def market_chart(market: pd.DataFrame, which: str, start_year: int, events: list
         "encoding": {"x": _x(domain), "tooltip": [{"field": "event"}]},
     }
     spec["layer"] = [line, rules]
+    return spec
+
+
+def frontier_chart(yearly: pd.DataFrame) -> dict:
+    """Compute of each year's frontier training run (log scale), each point labelled with its cost and power."""
+    spec = _base("Frontier training run per year: compute (FLOP), cost and power")
+    frame = yearly.assign(
+        label=[f"${c:,.1f}B, {p:,.0f} MW" for c, p in zip(yearly.training_cost, yearly.training_power_mw, strict=True)]
+    )
+    x = {"field": "year", "type": "ordinal", "title": None}
+    y = {
+        "field": "training_compute_flop",
+        "type": "quantitative",
+        "scale": {"type": "log", "zero": False},
+        "axis": {"format": ".0e"},
+        "title": "FLOP",
+    }
+    tooltip = [
+        {"field": "year"},
+        {"field": "frontier_firm", "title": "firm"},
+        {"field": "training_compute_flop", "title": "compute (FLOP)", "format": ".2e"},
+        {"field": "training_cost", "title": "cost ($B)", "format": ",.2f"},
+        {"field": "training_power_mw", "title": "power (MW)", "format": ",.0f"},
+    ]
+    spec["data"] = {"name": "yearly", "values": _records(frame)}
+    spec["layer"] = [
+        {"mark": {"type": "line", "point": True, "color": "#8c6d31"}, "encoding": {"x": x, "y": y, "tooltip": tooltip}},
+        {
+            "mark": {"type": "text", "angle": 300, "align": "left", "dx": 5, "dy": -3, "fontSize": 9},
+            "encoding": {"x": x, "y": y, "text": {"field": "label"}},
+        },
+    ]
     return spec
 
 

@@ -4,8 +4,8 @@ Solara's own Vega-Lite widget waits 100 ms before each redraw and rebuilds the c
 time; at five steps a second that is most of the time between steps. This one redraws as
 soon as the spec arrives and, when only the data changed, swaps the data into the existing
 view instead of rebuilding it. The spec travels as a JSON string, which the UI framework
-passes through without walking every data point. Vega-Embed's menu saves each chart as SVG
-or PNG.
+passes through without walking every data point. Charts redrawn every quarter use the canvas
+renderer (faster); the others draw SVG. Vega-Embed's menu saves each chart as SVG or PNG.
 """
 
 from __future__ import annotations
@@ -23,4 +23,5 @@ class VegaChart(ipyvue.VueTemplate):
     spec = traitlets.Unicode("{}").tag(sync=True)
     title = traitlets.Unicode("chart").tag(sync=True)
     version = traitlets.Int(0).tag(sync=True)
+    renderer = traitlets.Unicode("svg").tag(sync=True)  # "canvas" redraws faster; "svg" keeps marks in the page
     cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
