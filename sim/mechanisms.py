@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.arrays import ArrayBag, ModelParams, per_parameters
-from sim.variables import FIRM_VARIABLES
+from sim.variables import FIRM_VARIABLES, INTERNAL_STATE
 
 LOGIT_CLIP = 30.0
 """Decision terms are kept within +-30 so the sigmoid never saturates to exactly 0 or 1."""
@@ -97,18 +97,21 @@ def llm_compute_scale(params: ModelParams) -> np.ndarray:
     return _compute_scale(params, params.env.llm_ceiling)
 
 
-@per_parameters
-def believed_compute_scales(params: ModelParams) -> tuple[np.ndarray, np.ndarray]:
-    """C_s under the two ceilings firms consider (low, high), anchored like the true one."""
-    low, high = believed_ceilings(params)
-    return _compute_scale(params, low), _compute_scale(params, high)
+CEILING_GRID = 4
+"""How many LLM ceilings firms weigh, log-spaced from the dead end to the miracle (the same in every
+run, so that runs stack into batches)."""
 
 
 @per_parameters
 def believed_ceilings(params: ModelParams) -> tuple[np.ndarray, np.ndarray]:
-    """The two LLM ceilings firms consider (quality): the beliefs' multiples of the anchor quality."""
+    """The ceilings firms weigh (quality, shape (G, 1) + batch: low * (high/low)^z for z = 0 .. 1 in
+    CEILING_GRID steps, times the anchor quality) and their C_s of the scaling law, anchored like
+    the true one."""
     env = params.env
-    return env.llm_ceiling_low_belief * env.llm_anchor_quality, env.llm_ceiling_high_belief * env.llm_anchor_quality
+    z = np.linspace(0.0, 1.0, CEILING_GRID).reshape((-1,) + (1,) * env.steps.ndim)
+    low, high = env.llm_ceiling_low_belief, env.llm_ceiling_high_belief
+    ceilings = env.llm_anchor_quality * low * (high / low) ** z
+    return ceilings, _compute_scale(params, ceilings)
 
 
 def _compute_scale(params: ModelParams, ceiling: np.ndarray) -> np.ndarray:
@@ -147,9 +150,11 @@ def run_constants(params: ModelParams) -> ArrayBag:
     )
 
 
-def llm_quality(compute: np.ndarray, env: ArrayBag, scale: np.ndarray) -> np.ndarray:
-    """Scaling law with a ceiling: q = Q_max * (1 - (1 + C/C_s)^-a). Never falls as C grows."""
-    return env.llm_ceiling * -np.expm1(-env.llm_scaling_exponent * np.log1p(compute / scale))
+def llm_quality(compute: np.ndarray, env: ArrayBag, scale: np.ndarray, ceiling: np.ndarray | None = None):
+    """Scaling law with a ceiling: q = Q_max * (1 - (1 + C/C_s)^-a). Never falls as C grows.
+    ``ceiling`` defaults to the true one."""
+    ceiling = env.llm_ceiling if ceiling is None else ceiling
+    return ceiling * -np.expm1(-env.llm_scaling_exponent * np.log1p(compute / scale))
 
 
 def llm_quality_slope(compute: np.ndarray, env: ArrayBag, scale: np.ndarray, ceiling: np.ndarray | None = None):
@@ -276,7 +281,7 @@ def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> Ar
     world_model_research(q, state, params, noise)
     beliefs(q, state, params, noise)
     investors(q, state, params)
-    new_state = ArrayBag({name: q[name] for name in FIRM_VARIABLES})
+    new_state = ArrayBag({name: q[name] for name in (*FIRM_VARIABLES, *INTERNAL_STATE)})
     new_state.update(_market_totals(new_state, q))
     return new_state
 
@@ -340,35 +345,40 @@ def switched_shares(
 
 
 def finance(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
-    """Income, committed costs, exits and wind-up, the AI budget, payouts and cash.
+    """Income, committed costs, exits and wind-up, the AI budget, funding, payouts and cash.
 
-    Funding is capped by what investors can supply in a quarter; the budget is the firm's
-    investment capacity (reinvestment rate x income) times the share of it it chose last
-    quarter (`decision`); cash above a reserve of ``cash_reserve_quarters`` of spending is paid
-    out at ``payout_rate``; a firm that cannot pay its committed costs exits and is wound up.
+    The budget is the firm's investment capacity (reinvestment rate x income, with the funding
+    investors would supply, capped per quarter) times the share of it the firm chose last
+    quarter (`decision`). A firm keeps a reserve of ``cash_reserve_quarters`` of spending: it
+    raises only the funding it needs to stay at the reserve (cash above it is spent first), and
+    it pays out cash above the reserve beyond that funding at ``payout_rate``, when its own
+    earnings cover its spending (a lab living on investors' money reinvests). A firm that
+    cannot pay its committed costs even with funding exits at the end of the quarter and is
+    wound up.
     Writes ``core_profit``, ``funding``, ``income``, ``operating_cost``, ``alive``,
     ``active_firms`` (alive and entered, after exits), ``active``, ``budget``, ``payout``, ``cash``.
     """
     env = params.env
     c = run_constants(params)
     present = q.present
-    core = c.core_profit_per_quarter * c.core_growth_factor ** (q.t / 4.0)
-    funding = np.minimum(c.funding_rate_per_quarter * state.valuation, env.max_funding_per_quarter)
-    income = present.only(core + q.ai_gross_profit + funding)
+    core = present.only(c.core_profit_per_quarter * c.core_growth_factor ** (q.t / 4.0))
+    offered = present.only(np.minimum(c.funding_rate_per_quarter * state.valuation, env.max_funding_per_quarter))
     operating = present.only(c.operating_costs_per_quarter * q.now.compute_cost_index)
-    available = state.cash + income - operating
+    earnings = core + q.ai_gross_profit
+    available = state.cash + earnings + offered - operating
     q.alive = state.alive & ~(present.flags & (available < 0.0))
     active = q.active_firms = ActiveFirms(q.alive & q.entered)
     q.active = active.flags
-    capacity = params.firm.reinvestment_rate * income * state.investment_share
+    capacity = params.firm.reinvestment_rate * (earnings + offered) * state.investment_share
     q.budget = active.only(np.clip(capacity, 0.0, np.maximum(available, 0.0)))
-    before_payout = available - q.budget
-    reserve = env.cash_reserve_quarters * (operating + q.budget)
-    q.payout = active.only(env.payout_rate * np.maximum(before_payout - reserve, 0.0))
-    q.cash = np.where(q.alive, before_payout - q.payout, 0.0)
-    q.core_profit = active.only(core)
-    q.funding = active.only(funding)
-    q.income = income
+    excess = available - q.budget - env.cash_reserve_quarters * (operating + q.budget)
+    unneeded = np.clip(excess, 0.0, offered)  # funding not raised: cash above the reserve comes first
+    self_funded = earnings - operating - q.budget > 0.0
+    q.payout = active.only(np.where(self_funded, env.payout_rate * np.maximum(excess - offered, 0.0), 0.0))
+    q.funding = offered - unneeded
+    q.income = earnings + q.funding
+    q.cash = np.where(q.alive, state.cash + q.income - operating - q.budget - q.payout, 0.0)
+    q.core_profit = core  # a firm that exits does so at the end of the quarter
     q.operating_cost = operating
 
 
@@ -395,19 +405,23 @@ def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     value_llm = evidence_return * q.revenue_per_quality * horizon * q.llm_carries_product
 
     q.share_if_wm = sigmoid(c.utility_at_wm_ceiling - q.top_utility - q.log_others)  # a world model at its ceiling
-    wm_payoff = profit_pool * np.maximum(q.share_if_wm - shares, 0.0) * horizon
     planned_wm = (1.0 - state.x) * q.budget
     planned_llm = q.budget - planned_wm  # this quarter's LLM budgets at last quarter's split: rivals see them
-    value_wm = wm_payoff * np.where(
+    evidence_payoff, hoped_payoff = world_model_payoffs(q, state, planned_llm, params)
+    progress = np.where(
         state.wm_breakthrough,
         np.exp(-state.wm_capital / env.wm_development_scale) / env.wm_development_scale,
         _breakthrough_time_per_dollar(state, planned_wm, q.research_talent, params),
     )
+    value_wm = evidence_payoff * progress
 
     drivers_terms = ArrayBag(
         term_revenue_feedback=drivers.revenue_feedback * q.ai_revenue / np.maximum(q.income, TINY),
         term_competitive_pressure=c.competitive_weight * rival_spend_share(planned_llm, active),
-        term_scaling_optimism=np.log(q.belief_llm_return + TINY) - np.log(evidence_return + TINY),
+        term_scaling_optimism=np.log(q.belief_llm_return + TINY)
+        - np.log(evidence_return + TINY)
+        - np.log(hoped_payoff + TINY)
+        + np.log(evidence_payoff + TINY),
         term_sunk_cost=c.sunk_cost_weight * state.llm_sunk / np.maximum(state.llm_sunk + state.wm_sunk, TINY),
         term_investor_pressure=c.investor_weight * state.x,
     )
@@ -437,19 +451,42 @@ def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     q.value_wm = active.only(value_wm)
 
 
+def world_model_payoffs(
+    q: ArrayBag, state: ArrayBag, planned_llm: np.ndarray, params: ModelParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gross profit over the horizon that a world model at its ceiling would add, believed
+    (evidence, firm): against the LLM the firm expects to have at mid-horizon under each ceiling it
+    considers, at its current LLM spend. A real option (Dixit & Pindyck 1994): it pays most if the
+    ceiling is low, so it is worth most to a firm unsure of the miracle, and little to one sure of it."""
+    env, c = params.env, run_constants(params)
+    quarters = 4.0 * env.planning_horizon_years
+    rd_compute = planned_llm * c.rd_share_of_llm_spend * q.now.compute_per_dollar * q.now.algorithmic_multiplier
+    compute_mid = state.compute + quarters / 2.0 * rd_compute
+    pool = env.gross_margin * q.ai_demand_ahead * env.planning_horizon_years
+    ceilings, scales = believed_ceilings(params)
+    share_llm = sigmoid(
+        utilities(llm_quality(compute_mid, env, scales, ceilings), params) - q.top_utility - q.log_others
+    )
+    payoffs = pool * np.maximum(q.share_if_wm - share_llm, 0.0)  # (G, F) + batch
+    return _average(payoffs, state.log_weights_evidence), _average(payoffs, state.log_weights_hope)
+
+
 def believed_llm_returns(state: ArrayBag, now: ArrayBag, params: ModelParams) -> tuple[np.ndarray, np.ndarray]:
     """What the next $1B of LLM spend buys (quality per $B), believed (evidence, firm): the slope of
-    the scaling law at the firm's compute, averaged over the two ceilings it considers with weights
-    from the unbiased evidence and from the firm's own (hopeful) belief."""
+    the scaling law at the firm's compute under each ceiling it weighs, averaged with the weights
+    of the unbiased evidence and of the firm's own (hopeful) belief."""
     env = params.env
-    scale_low, scale_high = believed_compute_scales(params)
-    ceiling_low, ceiling_high = believed_ceilings(params)
-    low = llm_quality_slope(state.compute, env, scale_low, ceiling_low)
-    high = llm_quality_slope(state.compute, env, scale_high, ceiling_high)
+    ceilings, scales = believed_ceilings(params)
+    slopes = llm_quality_slope(state.compute, env, scales, ceilings)  # (G, F) + batch
     per_dollar = now.compute_per_dollar * now.algorithmic_multiplier * run_constants(params).rd_share_of_llm_spend
-    evidence = (state.evidence_high_ceiling * high + (1.0 - state.evidence_high_ceiling) * low) * per_dollar
-    hoped = (state.belief_high_ceiling * high + (1.0 - state.belief_high_ceiling) * low) * per_dollar
-    return evidence, hoped
+    return _average(slopes, state.log_weights_evidence) * per_dollar, _average(
+        slopes, state.log_weights_hope
+    ) * per_dollar
+
+
+def _average(values: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
+    """The average of ``values`` (leading axis: the ceilings) with normalised log-weights."""
+    return np.sum(np.exp(log_weights) * values, axis=0)
 
 
 def investment_target(believed_value: np.ndarray, params: ModelParams) -> np.ndarray:
@@ -545,20 +582,22 @@ def imitation_lag(breakers: np.ndarray, params: ModelParams) -> np.ndarray:
 
 
 def beliefs(q: ArrayBag, state: ArrayBag, params: ModelParams, noise: ArrayBag) -> None:
-    """Learning from evidence (strategic experimentation with a two-point prior; Bolton & Harris
-    1999, Keller, Rady & Cripps 2005).
+    """Learning from evidence (strategic experimentation; Bolton & Harris 1999, Keller, Rady &
+    Cripps 2005).
 
-    The LLM ceiling: each firm weighs two ceilings, low (the dead end) and high (the miracle). It
-    observes this quarter's quality gain with lognormal noise and moves the log-odds of the high
-    ceiling by ``belief_learning_rate`` times the log-likelihood ratio of that observation. An
-    unbiased observer's odds (``evidence_high_ceiling``) start at ``prior_high_ceiling``; the
-    firm's own (``belief_high_ceiling``) start ln(1 + optimism) higher and take bad news for the
-    miracle at 1 / (1 + optimism) of its weight (asymmetric updating, Eil & Rao 2011), so hope
-    fades with evidence at a speed the bias sets.
+    The LLM ceiling: each firm weighs CEILING_GRID ceilings from the dead end to the miracle. It
+    observes this quarter's quality gain with lognormal noise and adds ``belief_learning_rate``
+    times the log-likelihood of that observation to the log-weight of each ceiling. An unbiased
+    observer's weights (``log_weights_evidence``) start equal; the firm's own
+    (``log_weights_hope``) start tilted toward high ceilings by ln(1 + optimism) from the lowest to
+    the highest, and take evidence that favours the lowest ceiling over a higher one at
+    1 / (1 + optimism) of its weight (asymmetric updating, Eil & Rao 2011), so hope fades with
+    evidence at a speed the bias sets.
     World models: each quarter without a breakthrough raises the believed difficulty so that the
     believed log hazard falls by ``belief_learning_rate`` times the chance the firm gave it
     (failed research teaches); a rival's breakthrough lowers it (herding).
-    Writes ``evidence_high_ceiling``, ``belief_high_ceiling``, ``believed_difficulty``.
+    Writes ``log_weights_evidence``, ``log_weights_hope``, ``evidence_ceiling``, ``believed_ceiling``,
+    ``believed_difficulty``.
     """
     env, c = params.env, run_constants(params)
     a = env.llm_scaling_exponent
@@ -568,15 +607,19 @@ def beliefs(q: ArrayBag, state: ArrayBag, params: ModelParams, noise: ArrayBag) 
     sd = env.belief_noise
     seen = log_quality_gain(state.compute, added, env.llm_ceiling, a, llm_compute_scale(params))
     seen = seen + sd * noise.belief_shock - 0.5 * sd * sd
-    scale_low, scale_high = believed_compute_scales(params)
-    ceiling_low, ceiling_high = believed_ceilings(params)
-    if_low = log_quality_gain(state.compute, added, ceiling_low, a, scale_low)
-    if_high = log_quality_gain(state.compute, added, ceiling_high, a, scale_high)
-    llr = np.where(observed, ((seen - if_low) ** 2 - (seen - if_high) ** 2) / (2.0 * sd * sd), 0.0)
-    step = env.belief_learning_rate * llr
-    hoping = np.where(step < 0.0, step / (1.0 + c.optimism), step)
-    q.evidence_high_ceiling = _shift_odds(state.evidence_high_ceiling, step)
-    q.belief_high_ceiling = _shift_odds(state.belief_high_ceiling, hoping)
+    ceilings, scales = believed_ceilings(params)
+    # under each ceiling the log of the noisy gain is normal around ln(gain) - sd^2/2 (mean-one noise)
+    expected = log_quality_gain(state.compute, added, ceilings, a, scales) - 0.5 * sd * sd
+    log_likelihood = np.where(observed, -((seen - expected) ** 2) / (2.0 * sd * sd), 0.0)
+    step = env.belief_learning_rate * log_likelihood
+    against_higher = step - step[:1]  # what this observation says for each ceiling against the lowest
+    # bad news for higher ceilings counts 1 / (1 + optimism): step[:1] + against / (1 + optimism), written
+    # so that with no optimism it is step itself, bit for bit
+    hoping = step - np.where(against_higher < 0.0, against_higher * (c.optimism / (1.0 + c.optimism)), 0.0)
+    q.log_weights_evidence = _normalised(state.log_weights_evidence + step)
+    q.log_weights_hope = _normalised(state.log_weights_hope + hoping)
+    q.evidence_ceiling = _average(ceilings, q.log_weights_evidence)
+    q.believed_ceiling = _average(ceilings, q.log_weights_hope)
 
     g = env.wm_hazard_exponent
     believed_hazard = -np.expm1(-env.wm_hazard_rate * _power(q.wm_knowledge / state.believed_difficulty, g))
@@ -586,10 +629,12 @@ def beliefs(q: ArrayBag, state: ArrayBag, params: ModelParams, noise: ArrayBag) 
     q.believed_difficulty = np.minimum(failed, breaker_knowledge * (1.0 - env.follower_ease))
 
 
-def _shift_odds(probability: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
-    """The probability whose log-odds are those of ``probability`` plus ``log_odds`` (kept within +-30)."""
-    odds = np.log(probability) - np.log1p(-probability) + log_odds
-    return sigmoid(np.clip(odds, -LOGIT_CLIP, LOGIT_CLIP))
+def _normalised(log_weights: np.ndarray) -> np.ndarray:
+    """Log-weights shifted to sum to 1 as weights (over the leading axis), none below e^-60."""
+    top = np.max(log_weights, axis=0, keepdims=True)
+    shifted = log_weights - top
+    shifted = shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))
+    return np.maximum(shifted, -60.0)
 
 
 def investors(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
@@ -604,10 +649,11 @@ def investors(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     best_quality = firm_max(active.only(q.product_quality))
     prospective = np.maximum(q.product_quality, np.where(q.wm_breakthrough, env.wm_ceiling, 0.0))
     standing = np.where(prospective > 0.0, (prospective - best_quality) / np.maximum(best_quality, TINY), 0.0)
-    retreat = np.maximum(state.x - q.x, 0.0)
+    retreat = np.maximum(state.x - q.x, 0.0) * q.llm_carries_product  # only from an LLM that carries the product
     confidence_target = np.maximum(1.0 + env.standing_weight * np.minimum(standing, 0.0), 0.0)
     confidence = state.confidence + env.confidence_speed * (confidence_target - state.confidence)
-    q.confidence = active.only(np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0))
+    confidence = np.maximum(confidence * (1.0 - env.retreat_penalty * retreat), 0.0)
+    q.confidence = np.where(active.flags, confidence, np.where(q.entered, 0.0, state.confidence))  # entrants wait at 1
     prospect = np.where(q.wm_breakthrough, env.prospect_weight * q.share_if_wm * q.ai_demand_ahead, 0.0)
     fair = q.confidence * (params.firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * q.ai_revenue, prospect))
     q.valuation = np.minimum(fair, env.max_valuation)
@@ -671,6 +717,21 @@ def _market_totals(s: ArrayBag, q: ArrayBag) -> ArrayBag:
     )
 
 
+def _initial_beliefs(params: ModelParams, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Equal weights on every ceiling for the evidence; for the firm, tilted toward high ceilings by
+    ln(1 + optimism) from the lowest to the highest."""
+    ceilings, _ = believed_ceilings(params)
+    z = np.linspace(0.0, 1.0, CEILING_GRID).reshape((-1,) + (1,) * len(shape))
+    evidence = _normalised(np.zeros((CEILING_GRID, *shape)))
+    hope = _normalised(z * np.log1p(run_constants(params).optimism))
+    return {
+        "log_weights_evidence": evidence,
+        "log_weights_hope": hope,
+        "evidence_ceiling": _average(ceilings, evidence),
+        "believed_ceiling": _average(ceilings, hope),
+    }
+
+
 def initial_state(params: ModelParams) -> ArrayBag:
     """The state before the first quarter (every firm and market variable, flows at 0)."""
     env, firm = params.env, params.firm
@@ -698,17 +759,12 @@ def initial_state(params: ModelParams) -> ArrayBag:
         wm_knowledge=firm.initial_wm_knowledge.copy(),
         breakthrough_step=np.full(shape, -1.0),
         llm_sunk=firm.initial_compute / (env.compute_per_dollar * run_constants(params).rd_share_of_llm_spend),
-        evidence_high_ceiling=np.broadcast_to(env.prior_high_ceiling, shape).copy(),
-        belief_high_ceiling=_shift_odds(
-            np.broadcast_to(env.prior_high_ceiling, shape), np.log1p(run_constants(params).optimism)
-        ),
+        **_initial_beliefs(params, shape),
         believed_difficulty=np.broadcast_to(env.wm_difficulty_belief, shape).copy(),
         market_share=shares,
         investment_share=np.ones(shape),
         confidence=np.ones(shape),
-        valuation=np.where(
-            present, np.minimum(firm.base_valuation + env.revenue_multiple * demand * shares, env.max_valuation), 0.0
-        ),
+        valuation=np.minimum(firm.base_valuation + env.revenue_multiple * demand * shares, env.max_valuation),
         outside_share=outside,
         capability_index=capability,
         imitation_step=np.full(best.shape, -1.0),

@@ -214,20 +214,17 @@ class Environment(StrictModel):
         1.06,
         100,
         "x anchor quality",
-        "The LLM ceiling firms consider if scaling stalls (the dead-end hypothesis), as a multiple of today's best",
+        "The lowest LLM ceiling firms weigh (the dead end), as a multiple of today's best quality",
     )
     llm_ceiling_high_belief: float = param(
         5.0,
         1.06,
         100,
         "x anchor quality",
-        "The LLM ceiling firms consider if scaling keeps working (the miracle), as a multiple of today's best",
-    )
-    prior_high_ceiling: float = param(
-        0.5, 0.001, 0.999, "probability", "Weight an unbiased firm gives the high ceiling before any evidence"
+        "The highest LLM ceiling firms weigh (the miracle), as a multiple of today's best quality",
     )
     belief_learning_rate: float = param(
-        0.1, 0.0, 1.0, "per quarter", "Weight of each quarter's evidence in beliefs (1: a full Bayesian update)"
+        0.3, 0.0, 1.0, "per quarter", "Weight of each quarter's evidence in beliefs (1: a full Bayesian update)"
     )
     belief_noise: float = param(
         1.0, 0.05, 3.0, "log sd", "Noise in what firms observe of their quality gains (benchmarks, data, luck)"

@@ -36,11 +36,8 @@ FIRM_VARIABLES: dict[str, tuple[str, str]] = {
     "llm_sunk": ("$B", "Cumulative LLM spend (sunk cost)"),
     "wm_sunk": ("$B", "Cumulative world-model spend (sunk cost)"),
     "belief_llm_return": ("quality per $B", "What the firm believes the next $1B of LLM spend buys"),
-    "belief_high_ceiling": ("probability", "How likely the firm believes a high LLM ceiling is (with its optimism)"),
-    "evidence_high_ceiling": (
-        "probability",
-        "How likely the same evidence makes a high ceiling to an unbiased observer",
-    ),
+    "believed_ceiling": ("quality", "The LLM ceiling the firm expects, with its optimism"),
+    "evidence_ceiling": ("quality", "The LLM ceiling the same evidence makes an unbiased observer expect"),
     "believed_difficulty": ("knowledge", "What the firm believes the world-model difficulty K* is"),
     "value_llm": ("$ per $", "Believed value of the next dollar on LLMs"),
     "value_wm": ("$ per $", "Believed value of the next dollar on world models"),
@@ -55,6 +52,10 @@ FIRM_VARIABLES: dict[str, tuple[str, str]] = {
     "term_sunk_cost": ("logit", "Decision term: sunk-cost driver"),
     "term_investor_pressure": ("logit", "Decision term: investor pressure driver"),
 }
+
+INTERNAL_STATE: tuple[str, ...] = ("log_weights_evidence", "log_weights_hope")
+"""State the mechanisms carry from quarter to quarter that is not an output: each firm's log-weights
+on the LLM ceilings it weighs (shape (ceilings, firms) + batch), unbiased and hopeful."""
 
 DRIVER_TERMS: dict[str, str] = {
     "revenue_feedback": "term_revenue_feedback",

@@ -8,8 +8,16 @@ import pytest
 from pydantic import ValidationError
 
 from sim import AIRaceModel
-from sim.arrays import ModelParams
-from sim.mechanisms import ActiveFirms, imitation_lag, investment_target, rival_spend_share, switched_shares
+from sim.arrays import ArrayBag, ModelParams
+from sim.ensemble import run_seeds
+from sim.mechanisms import (
+    ActiveFirms,
+    imitation_lag,
+    investment_target,
+    rival_spend_share,
+    switched_shares,
+    world_model_payoffs,
+)
 from sim.noise import NoiseSource
 from sim.outputs import frontier_training_table
 from sim.params import Drivers, Environment, Firm, Scenario
@@ -74,6 +82,44 @@ def test_a_firm_that_cannot_pay_exits_and_is_wound_up():
     assert model.state.cash[0] == 0.0  # 1 + 0 - 10 < 0: no negative cash carried on
 
 
+def test_a_lab_spends_its_cash_before_raising_and_pays_nothing_out():
+    rich = AIRaceModel(one_firm(initial_cash=100.0, funding_rate=0.2, base_valuation=50.0), rng=0).run().state
+    # offered 0.2 / 4 * 50 = 2.5; budget 0.8 * 2.5 = 2; cash above the reserve (2 x 2) covers it
+    assert rich.budget[0] == pytest.approx(2.0)
+    assert rich.funding[0] == 0.0
+    assert rich.payout[0] == 0.0  # no earnings of its own: it keeps its cash for research
+    assert rich.cash[0] == pytest.approx(98.0)
+    poor = AIRaceModel(one_firm(initial_cash=0.0, funding_rate=0.2, base_valuation=50.0), rng=0).run().state
+    # with no cash, it raises what it needs: here all investors offer, as the reserve is not reached
+    assert poor.funding[0] == pytest.approx(2.5)
+    assert poor.cash[0] == pytest.approx(0.5)  # 0 + 2.5 - 2
+
+
+def test_an_entrant_starts_with_neutral_confidence_and_its_promise_valued():
+    scenario = Scenario(
+        environment=Environment(steps=3, market_potential=0.0),
+        drivers=Drivers().switched_off(),
+        firms=[
+            Firm(name="Incumbent", core_profit=40.0),
+            Firm(
+                name="Lab",
+                entry_step=2,
+                initial_cash=0.0,
+                funding_rate=0.4,
+                base_valuation=10.0,
+                initial_compute=0.0,
+                initial_allocation=0.0,
+                wm_floor=1.0,
+            ),
+        ],
+    )
+    h = AIRaceModel(scenario, rng=0).run().history
+    assert [s.confidence[1] for s in h[:2]] == [1.0, 1.0]  # waiting to enter
+    assert [s.valuation[1] for s in h[:2]] == [10.0, 10.0]
+    assert h[2].funding[1] == pytest.approx(0.4 / 4 * 10.0)  # raises on its promise as it enters
+    assert h[2].confidence[1] == pytest.approx(1.0)  # no product and no breakthrough: judged neutral
+
+
 def test_funding_is_capped_by_what_investors_supply():
     model = AIRaceModel(one_firm(funding_rate=1.0, base_valuation=1000.0), rng=0).run()
     assert model.state.funding[0] == pytest.approx(40.0)  # min(1.0 / 4 * 1000, 40)
@@ -118,12 +164,26 @@ def test_investment_share_moves_toward_its_target_with_the_firms_speed():
     assert s.investment_share[0] < 1.0
 
 
-def logit(p: float) -> float:
-    return math.log(p) - math.log1p(-p)
-
-
 def expit(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def ceiling_grid(env: Environment) -> list[float]:
+    """The ceilings firms weigh: low * (high / low)^z, z = 0, 1/3, 2/3, 1, times the anchor quality."""
+    low, high = env.llm_ceiling_low_belief, env.llm_ceiling_high_belief
+    return [env.llm_anchor_quality * low * (high / low) ** (i / 3) for i in range(4)]
+
+
+def quality(compute: float, ceiling: float, env: Environment, frontier: float) -> float:
+    """The scaling law anchored at the frontier's initial compute (docs/MODEL.md, LLM scaling law)."""
+    a = env.llm_scaling_exponent
+    scale = frontier / ((1 - env.llm_anchor_quality / ceiling) ** (-1 / a) - 1)
+    return ceiling * (1 - (1 + compute / scale) ** (-a))
+
+
+def normalised(log_weights: list[float]) -> list[float]:
+    total = math.log(sum(math.exp(w) for w in log_weights))
+    return [w - total for w in log_weights]
 
 
 def test_beliefs_about_the_ceiling_follow_the_evidence_and_optimism_discounts_bad_news():
@@ -138,23 +198,54 @@ def test_beliefs_about_the_ceiling_follow_the_evidence_and_optimism_discounts_ba
     )
     model = AIRaceModel(scenario, rng=7).run()
     env, s = scenario.environment, model.state
-    a, anchor, sd = env.llm_scaling_exponent, env.llm_anchor_quality, env.belief_noise
-
-    def quality(compute, ceiling):  # the scaling law anchored at C = 100
-        scale = 100.0 / ((1 - anchor / ceiling) ** (-1 / a) - 1)
-        return ceiling * (1 - (1 + compute / scale) ** (-a))
-
+    sd, ceilings = env.belief_noise, ceiling_grid(env)
     before, after = 100.0, s.compute[0]
+
+    def log_gain(ceiling):
+        return math.log(quality(after, ceiling, env, 100.0) - quality(before, ceiling, env, 100.0))
+
     z = NoiseSource(7, 1).at(0).belief_shock[0]
-    seen = math.log(quality(after, 1.3) - quality(before, 1.3)) + sd * z - sd * sd / 2
-    if_low = math.log(quality(after, 1.3 * anchor) - quality(before, 1.3 * anchor))
-    if_high = math.log(quality(after, 5.0 * anchor) - quality(before, 5.0 * anchor))
-    llr = ((seen - if_low) ** 2 - (seen - if_high) ** 2) / (2 * sd * sd)
-    assert llr < 0  # the truth is the low ceiling: this quarter's evidence speaks against a miracle
-    assert s.evidence_high_ceiling[0] == pytest.approx(expit(logit(0.5) + 0.5 * llr), rel=1e-9)
-    hoped_before = expit(logit(0.5) + math.log(1 + optimism))
-    expected = expit(logit(hoped_before) + 0.5 * llr / (1 + optimism))
-    assert s.belief_high_ceiling[0] == pytest.approx(expected, rel=1e-9)
+    seen = log_gain(1.3) + sd * z - sd * sd / 2
+    # under each ceiling the log of the noisy gain is normal around ln(gain) - sd^2/2
+    steps = [0.5 * -((seen - (log_gain(c) - sd * sd / 2)) ** 2) / (2 * sd * sd) for c in ceilings]
+    evidence = normalised([math.log(0.25) + step for step in steps])
+    assert s.log_weights_evidence[:, 0] == pytest.approx(evidence, rel=1e-9)
+    assert s.evidence_ceiling[0] == pytest.approx(
+        sum(math.exp(w) * c for w, c in zip(evidence, ceilings, strict=True)), rel=1e-9
+    )
+    # hope: prior tilted by ln(1 + optimism) from the lowest ceiling to the highest; evidence for the
+    # lowest ceiling against a higher one counts 1 / (1 + optimism)
+    prior = normalised([i / 3 * math.log(1 + optimism) for i in range(4)])
+    against = [step - steps[0] for step in steps]
+    hoping = [steps[0] + (d / (1 + optimism) if d < 0 else d) for d in against]
+    hope = normalised([p + h for p, h in zip(prior, hoping, strict=True)])
+    assert any(d < 0 for d in against)  # the truth is the dead end: this evidence speaks against a miracle
+    assert s.log_weights_hope[:, 0] == pytest.approx(hope, rel=1e-9)
+    assert s.believed_ceiling[0] > s.evidence_ceiling[0]
+
+
+@pytest.mark.parametrize("truth", [1.3, 5.0])
+def test_on_average_the_evidence_moves_toward_the_true_ceiling_by_the_bayes_amount(truth):
+    """Over many seeds, one quarter's log-likelihood ratio between the highest and the lowest ceiling
+    averages +-d^2 / (2 sd^2) when the truth is the highest (+) or lowest (-) one, d being the gap
+    between their log gains: a correct Bayesian update, with no drift from the noise itself."""
+    scenario = one_firm(
+        core_profit=40.0, initial_compute=100.0, env={"llm_ceiling": truth, "belief_learning_rate": 1.0}
+    )
+    env = scenario.environment
+    sd, (low, *_, high) = env.belief_noise, ceiling_grid(env)
+    history = run_seeds(scenario, list(range(4000)), steps=1)
+    after = history["compute"][0, 0, 0]  # the same for every seed: no demand, no noise in spend
+
+    def log_gain(ceiling):
+        return math.log(quality(after, ceiling, env, 100.0) - quality(100.0, ceiling, env, 100.0))
+
+    gap = log_gain(high) - log_gain(low)
+    weights = history["log_weights_evidence"][0, 0]  # stacked (quarters, firms, runs, ceilings)
+    ratio = weights[:, -1] - weights[:, 0]  # from equal prior weights
+    standard_error = ratio.std() / np.sqrt(ratio.size)
+    sign = 1.0 if truth == 5.0 else -1.0
+    assert ratio.mean() == pytest.approx(sign * gap**2 / (2 * sd * sd), abs=4 * standard_error)
 
 
 def test_research_that_keeps_failing_raises_the_believed_difficulty():
@@ -195,6 +286,28 @@ def test_the_first_breakthrough_sets_when_followers_learn_how():
     h = AIRaceModel(scenario, rng=0).run().history
     assert h[0].wm_breakthrough.tolist() == [True, False]
     assert h[0].imitation_step[0] == 3.0 and h[1].imitation_step[0] == 3.0
+
+
+def test_followers_find_it_easier_only_from_the_imitation_step():
+    """The follower's knowledge is 70% of the difficulty: with hazard 10 (K/K*)^20 it has a 0.8%
+    chance a quarter alone, and certainty once the difficulty halves (follower_ease 0.5), which
+    happens at quarter ceil(6 x (1 - 0.5)) = 3."""
+    env = Environment(
+        steps=5,
+        wm_difficulty=100.0,
+        wm_hazard_rate=10.0,
+        wm_hazard_exponent=20.0,
+        follower_ease=0.5,
+        imitation_lag_quarters=6.0,
+        spillover=0.0,
+    )
+    firms = [
+        Firm(name="Breaker", initial_wm_knowledge=1000.0, openness=0.5),
+        Firm(name="Follower", initial_wm_knowledge=70.0, research_efficiency=0.0, openness=0.0),
+    ]
+    h = AIRaceModel(Scenario(environment=env, firms=firms), rng=0).run().history
+    assert h[0].breakthrough_step.tolist() == [0.0, -1.0]
+    assert h[-1].breakthrough_step[1] == 3.0
 
 
 def test_a_leader_who_leaves_takes_research_efficiency():
@@ -258,3 +371,54 @@ def test_the_frontier_run_of_a_year_is_the_firm_with_most_final_run_compute():
     assert yearly.training_cost.tolist() == pytest.approx([3.4, 0.2])
     assert yearly.training_energy_gwh.tolist() == pytest.approx([0.2 * 170.0, 0.2 * 10.0])
     assert yearly.training_power_mw.tolist() == pytest.approx([34.0 * 1000 / 2400, 2.0 * 1000 / 2400])
+
+
+def test_the_world_model_payoff_is_an_option_on_a_low_llm_ceiling():
+    """Payoff = pool x max(s_wm - s_llm(q_mid), 0) under each ceiling, averaged with each belief's weights."""
+    scenario = one_firm(env={"market_potential": 1000.0})
+    params = ModelParams.from_scenario(scenario)
+    env = scenario.environment
+    q = ArrayBag(
+        now=ArrayBag(compute_per_dollar=np.array([700.0]), algorithmic_multiplier=np.array([1.0])),
+        ai_demand_ahead=np.array([200.0]),
+        top_utility=np.array([0.0]),
+        log_others=np.array([2.0]),  # the other alternatives' attraction sums to e^2
+        share_if_wm=np.array([0.999]),
+    )
+    evidence_weights, hope_weights = [0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4]
+    state = ArrayBag(
+        compute=np.array([5000.0]),
+        log_weights_evidence=np.log(np.array(evidence_weights))[:, None],
+        log_weights_hope=np.log(np.array(hope_weights))[:, None],
+    )
+    evidence, hoped = world_model_payoffs(q, state, np.array([10.0]), params)
+
+    compute_mid = 5000.0 + 4 * env.planning_horizon_years / 2 * 10.0 * (1 - 0.35) * (1 - 0.7) * 700.0
+    pool = env.gross_margin * 200.0 * env.planning_horizon_years
+    beta = env.quality_sensitivity
+    payoffs = [  # the lone firm anchors the law at its own initial compute, 5000; utility beta * q
+        pool * max(0.999 - expit(beta * quality(compute_mid, c, env, 5000.0) - 2.0), 0.0) for c in ceiling_grid(env)
+    ]
+    assert payoffs == sorted(payoffs, reverse=True)  # the higher the ceiling, the less a world model adds
+    assert evidence[0] == pytest.approx(sum(w * p for w, p in zip(evidence_weights, payoffs, strict=True)), rel=1e-12)
+    assert hoped[0] == pytest.approx(sum(w * p for w, p in zip(hope_weights, payoffs, strict=True)), rel=1e-12)
+
+
+def test_hedging_arises_when_the_ceiling_is_uncertain():
+    """With every driver off, a firm whose world-model research is close to paying off puts less of
+    its budget there the surer it is of a scaling miracle: the option is worth little then."""
+
+    def world_model_share(low: float, high: float) -> float:
+        beliefs = {"llm_ceiling_low_belief": low, "llm_ceiling_high_belief": high}
+        scenario = one_firm(
+            core_profit=40.0,
+            initial_compute=5000.0,
+            initial_wm_knowledge=150.0,
+            env={"market_potential": 1000.0, **beliefs},
+        )
+        return 1.0 - float(AIRaceModel(scenario, rng=0, steps=1).run().state.x_target[0])
+
+    # sure of a miracle (every ceiling weighed is 5), unsure (1.3 to 5), sure of a dead end (all 1.3)
+    sure, unsure, doubtful = world_model_share(5.0, 5.0), world_model_share(1.3, 5.0), world_model_share(1.3, 1.3)
+    assert sure < unsure < doubtful
+    assert unsure > 2 * sure

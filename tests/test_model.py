@@ -8,7 +8,7 @@ import pytest
 from sim import AIRaceModel
 from sim.noise import NoiseSource
 from sim.open_field import open_field
-from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
+from sim.variables import FIRM_VARIABLES, INTERNAL_STATE, MARKET_VARIABLES
 from tests.helpers import check_invariants
 
 
@@ -17,7 +17,7 @@ def test_baseline_invariants(baseline_run):
 
 
 def test_mechanisms_produce_every_declared_variable(baseline_run):
-    assert set(baseline_run.state) == set(FIRM_VARIABLES) | set(MARKET_VARIABLES)
+    assert set(baseline_run.state) == set(FIRM_VARIABLES) | set(MARKET_VARIABLES) | set(INTERNAL_STATE)
 
 
 def test_run_length_and_tables(baseline_run):

@@ -73,7 +73,6 @@ ENVIRONMENT_GROUPS = {
     "Beliefs and decisions": [
         "llm_ceiling_low_belief",
         "llm_ceiling_high_belief",
-        "prior_high_ceiling",
         "belief_learning_rate",
         "belief_noise",
         "planning_horizon_years",
