@@ -336,8 +336,7 @@ class RunMeasures:
     def first_shipper_top_quarters(self) -> np.ndarray:
         h = self.stacked
         steps = h.market_share.shape[0]
-        launch, start = _first_world_model_product(h)
-        shipper = np.argmax(np.take_along_axis(h.wm_quality, start[None], axis=0)[0], axis=-1)[..., None]
+        launch, start, shipper = _first_world_model_product(h)
         on_top = np.argmax(h.market_share, axis=-1)[..., None] == shipper  # (T,) + batch + (1,)
         after = np.arange(steps).reshape((steps,) + (1,) * (on_top.ndim - 1))
         window = (after >= start) & (after < start + SHIPPER_WINDOW)
@@ -346,13 +345,10 @@ class RunMeasures:
     @cached_property
     def first_shipper_gains_most(self) -> np.ndarray:
         h = self.stacked
-        steps = h.market_share.shape[0]
-        launch, start = _first_world_model_product(h)
-        shipper = np.argmax(np.take_along_axis(h.wm_quality, start[None], axis=0)[0], axis=-1)[..., None]
-        end = np.minimum(start + AFTERMATH_QUARTERS, steps - 1)
-        before = np.take_along_axis(h.market_share, np.broadcast_to(start, h.market_share.shape[1:])[None], axis=0)[0]
-        after = np.take_along_axis(h.market_share, np.broadcast_to(end, h.market_share.shape[1:])[None], axis=0)[0]
-        gains_most = np.argmax(after - before, axis=-1)[..., None] == shipper
+        launch, start, shipper = _first_world_model_product(h)
+        end = np.minimum(start + AFTERMATH_QUARTERS, h.market_share.shape[0] - 1)
+        gained = _at_step(h.market_share, end) - _at_step(h.market_share, start)
+        gains_most = np.argmax(gained, axis=-1)[..., None] == shipper
         return np.where(np.isnan(launch) | (end <= start), np.nan, gains_most.astype(float))
 
     @cached_property
@@ -413,32 +409,36 @@ def _llm_focused_share_change(stacked: ArrayBag) -> np.ndarray:
     NaN where no product shipped, no firm was LLM-focused then, or no quarter follows.
     """
     steps = stacked.x.shape[0]
-    launch, start = _first_world_model_product(stacked)
-
-    def when(values: np.ndarray, at: np.ndarray) -> np.ndarray:
-        index = np.broadcast_to(at, values.shape[1:])[None]
-        return np.take_along_axis(values, index, axis=0)[0]
+    launch, start, _ = _first_world_model_product(stacked)
 
     focused = (
-        when(stacked.active, start)
-        & (when(stacked.x, start) >= PIVOT_THRESHOLD)
-        & (when(stacked.wm_quality, start) <= 0.0)
+        _at_step(stacked.active, start)
+        & (_at_step(stacked.x, start) >= PIVOT_THRESHOLD)
+        & (_at_step(stacked.wm_quality, start) <= 0.0)
     )
     focused_share = sum_over_firms(np.where(focused, stacked.market_share, 0.0))  # (T,) + batch + (1,)
     after = np.arange(steps).reshape((steps,) + (1,) * (focused_share.ndim - 1))
     window = (after > start) & (after <= start + AFTERMATH_QUARTERS)
     quarters = window.sum(axis=0)
-    moved = time_sum(np.where(window, focused_share - when(focused_share, start), 0.0)) / np.maximum(quarters, 1)
+    moved = time_sum(np.where(window, focused_share - _at_step(focused_share, start), 0.0)) / np.maximum(quarters, 1)
     undefined = np.isnan(launch) | ~any_firm(focused) | (quarters == 0)
     return np.where(undefined, np.nan, moved)
 
 
-def _first_world_model_product(stacked: ArrayBag) -> tuple[np.ndarray, np.ndarray]:
-    """The quarter the first world-model product better than every LLM ships (NaN: never), and the
-    same as an integer index (0 where never), shape ``batch + (1,)``."""
+def _first_world_model_product(stacked: ArrayBag) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The quarter the first world-model product better than every LLM ships (NaN: never), the
+    same as an integer index (0 where never), and the firm that shipped it (the best world model
+    that quarter), each of shape ``batch + (1,)``."""
     shipped = stacked.best_wm_quality > stacked.best_llm_quality  # (T,) + batch + (1,)
     launch = np.where(shipped.any(axis=0), np.argmax(shipped, axis=0), np.nan)
-    return launch, np.where(np.isnan(launch), 0, launch).astype(int)
+    start = np.where(np.isnan(launch), 0, launch).astype(int)
+    shipper = np.argmax(_at_step(stacked.wm_quality, start), axis=-1)[..., None]
+    return launch, start, shipper
+
+
+def _at_step(values: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """``values`` (time first) at each run's ``step`` (shape ``batch + (1,)``)."""
+    return np.take_along_axis(values, np.broadcast_to(step, values.shape[1:])[None], axis=0)[0]
 
 
 def _earliest(steps: np.ndarray) -> np.ndarray:
