@@ -7,6 +7,7 @@ two students never see each other's runs.
 
 from __future__ import annotations
 
+import html
 import json
 import textwrap
 import threading
@@ -21,6 +22,11 @@ from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, S
 from viz.vega import VegaChart
 
 VIEWS = ["Run", "Parameters", "Uncertainty", "Compare", "Explain"]
+
+
+def Prose(text: str):
+    """A scenario's text as plain prose: not Markdown, where "$1B at $3.5B" would start a formula."""
+    return solara.HTML(tag="p", unsafe_innerHTML=html.escape(text), style="font-size: 13px; margin: 0 0 6px 0")
 
 
 def Chart(spec: dict, title: str, version: int = 0, renderer: str = "svg"):
@@ -108,14 +114,14 @@ def Controls(session, playing, set_playing, speed, set_speed, step, reset, choos
     solara.Select("Scenario", value=session.scenario_name, values=session.scenarios(), on_value=choose)
     solara.Markdown(f"### {scenario.title}")
     with solara.Details("What it is (the story)", expand=True):
-        solara.Markdown(textwrap.dedent(scenario.story).strip(), style={"font-size": "13px"})
+        Prose(" ".join(textwrap.dedent(scenario.story).split()))
     with solara.Details("Question for you", expand=True):
-        solara.Markdown(scenario.question, style={"font-size": "13px"})
+        Prose(scenario.question)
     with solara.Details("Things to watch", expand=False):
-        solara.Markdown(scenario.watch, style={"font-size": "13px"})
+        Prose(scenario.watch)
     with solara.Details("What the scenario claims", expand=False):
         for claim in scenario.claims:
-            solara.Markdown(f"- {claim.text}", style={"font-size": "13px"})
+            Prose(f"• {claim.text}")
     solara.InputInt("Seed (same seed, same run)", value=session.seed, on_value=set_seed, continuous_update=False)
     at_end = not session.model.running
     with solara.Row():
@@ -160,20 +166,30 @@ def RunView(session: Session, version: int):
             Chart(charts.firm_chart(table, which, firms, domain, events), title, version, "canvas")
         for which, (title, _) in charts.MARKET_CHARTS.items():
             Chart(charts.market_chart(market, which, start, events, domain), title, version, "canvas")
-        Chart(
-            charts.frontier_chart(frontier_training_table(table, session.model.config.environment)),
-            "Frontier",
-            version,
-            "canvas",
-        )
+        yearly = frontier_training_table(table, session.model.config.environment)
+        Chart(charts.frontier_chart(yearly), "Frontier", version, "canvas")
+    solara.Text(
+        "Dashed vertical lines mark world-model breakthroughs, in the colour of the firm that made them."
+        + (f" {charts.frontier_caption(yearly)}" if not yearly.empty else ""),
+        style={"font-size": "13px"},
+    )
     solara.Markdown("### Why is it still betting on LLMs?")
     solara.Select("Firm", value=chosen, values=firms, on_value=set_chosen)
     terms = session.drivers_now(chosen)
     if terms:
         quarter = table.quarter.iloc[-1]
         x = float(table[table.firm == chosen].x.iloc[-1])
+        floor = session.model.config.firms[firms.index(chosen)].wm_floor
         solara.Text(f"{chosen} puts {x:.0%} of its AI budget on LLMs in {quarter}.")
-        Chart(charts.drivers_chart(terms, chosen, quarter), "Why", version)
+        if floor >= 1.0:
+            solara.Text(f"{chosen} protects its whole budget for world-model research: it does not choose.")
+        else:
+            if floor > 0.0:
+                solara.Text(
+                    f"{floor:.0%} of its budget is protected for world-model research (a firm policy); "
+                    f"the terms below decide the rest, at most {1 - floor:.0%} on LLMs."
+                )
+            Chart(charts.drivers_chart(terms, chosen, quarter), "Why", version)
 
 
 @solara.component

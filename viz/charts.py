@@ -137,17 +137,15 @@ def market_chart(market: pd.DataFrame, which: str, start_year: int, events: list
 
 
 def frontier_chart(yearly: pd.DataFrame) -> dict:
-    """Compute of each year's frontier training run (log scale), each point labelled with its cost and power."""
-    spec = _base("Frontier training run per year: compute (FLOP), cost and power")
-    frame = yearly.assign(
-        label=[f"${c:,.1f}B, {p:,.0f} MW" for c, p in zip(yearly.training_cost, yearly.training_power_mw, strict=True)]
-    )
+    """Compute of each year's frontier training run (log scale); cost, power and firm on hover and,
+    for the latest year, in `frontier_caption`."""
+    spec = _base("Largest training run per year (FLOP)")
     x = {"field": "year", "type": "ordinal", "title": None}
     y = {
         "field": "training_compute_flop",
         "type": "quantitative",
         "scale": {"type": "log", "zero": False},
-        "axis": {"format": ".0e"},
+        "axis": {"format": ".0e", "tickCount": 4},
         "title": "FLOP",
     }
     tooltip = [
@@ -157,15 +155,19 @@ def frontier_chart(yearly: pd.DataFrame) -> dict:
         {"field": "training_cost", "title": "cost ($B)", "format": ",.2f"},
         {"field": "training_power_mw", "title": "power (MW)", "format": ",.0f"},
     ]
-    spec["data"] = {"name": "yearly", "values": _records(frame)}
-    spec["layer"] = [
-        {"mark": {"type": "line", "point": True, "color": "#8c6d31"}, "encoding": {"x": x, "y": y, "tooltip": tooltip}},
-        {
-            "mark": {"type": "text", "angle": 300, "align": "left", "dx": 5, "dy": -3, "fontSize": 9},
-            "encoding": {"x": x, "y": y, "text": {"field": "label"}},
-        },
-    ]
+    spec["data"] = {"name": "yearly", "values": _records(yearly)}
+    spec["mark"] = {"type": "line", "point": {"size": 40}, "color": "#8c6d31"}
+    spec["encoding"] = {"x": x, "y": y, "tooltip": tooltip}
     return spec
+
+
+def frontier_caption(yearly: pd.DataFrame) -> str:
+    """One sentence on the latest year's frontier training run."""
+    last = yearly.iloc[-1]
+    return (
+        f"Largest training run of {last.year}: {last.frontier_firm}, {last.training_compute_flop:.1e} FLOP, "
+        f"${last.training_cost:,.1f}B, about {last.training_power_mw:,.0f} MW."
+    )
 
 
 def drivers_chart(terms: dict[str, float], firm: str, quarter: str) -> dict:
