@@ -21,6 +21,20 @@ def check_invariants(model) -> ArrayBag:
     assert np.all(h.payout >= 0)
     assert np.all(h.funding <= env.max_funding_per_quarter), "funding above what investors supply"
     assert np.all(h.valuation <= env.max_valuation), "valuation above its declared bound"
+    assert np.all((h.confidence >= 0) & (h.confidence <= 1))
+
+    # valuation <= confidence x (base + multiple x max(annual revenue, prospect)), confidence <= 1 and
+    # prospect = prospect_weight x share (<= 1) x demand at mid-horizon (demand now x adoption ahead / now)
+    def adoption(year):
+        return 1.0 / (1.0 + np.exp(-env.adoption_rate * (year - env.adoption_midpoint_year)))
+
+    year = h.year[..., 0][..., None]
+    ahead = h.ai_demand * adoption(year + env.planning_horizon_years / 2) / adoption(year)
+    prospect = np.where(h.wm_breakthrough, env.prospect_weight * ahead, 0.0)  # only after a breakthrough
+    multiples = model.params.firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * h.ai_revenue, prospect)
+    assert np.all(h.valuation <= multiples * (1 + 1e-9) + 1e-9), (
+        "valuation above its multiples of revenue and prospects"
+    )
     assert np.all((h.investment_share >= 0) & (h.investment_share <= 1))
     shares_before = np.concatenate([model.initial_state.market_share[None], h.market_share[:-1]])
     exited = np.concatenate([~h.alive[:1], h.alive[:-1] & ~h.alive[1:]]).any(axis=-1)  # a firm left in quarter t
