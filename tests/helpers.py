@@ -3,6 +3,7 @@
 import numpy as np
 
 from sim.arrays import ArrayBag
+from sim.mechanisms import sigmoid
 from sim.outputs import stack_history
 from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
 
@@ -24,12 +25,11 @@ def check_invariants(model) -> ArrayBag:
     assert np.all((h.confidence >= 0) & (h.confidence <= 1))
 
     # valuation <= confidence x (base + multiple x max(annual revenue, prospect)), confidence <= 1 and
-    # prospect = prospect_weight x share (<= 1) x demand at mid-horizon (demand now x adoption ahead / now)
-    def adoption(year):
-        return 1.0 / (1.0 + np.exp(-env.adoption_rate * (year - env.adoption_midpoint_year)))
-
+    # prospect = prospect_weight x share (<= 1) x demand at mid-horizon, which is at most
+    # potential x adoption ahead x capability x the largest demand shock (normals here are < 8.6 sd)
     year = h.year[..., 0][..., None]
-    ahead = h.ai_demand * adoption(year + env.planning_horizon_years / 2) / adoption(year)
+    adoption_ahead = sigmoid(env.adoption_rate * (year + env.planning_horizon_years / 2 - env.adoption_midpoint_year))
+    ahead = env.market_potential * adoption_ahead * h.capability_index * np.exp(8.6 * env.demand_noise)
     prospect = np.where(h.wm_breakthrough, env.prospect_weight * ahead, 0.0)  # only after a breakthrough
     multiples = model.params.firm.base_valuation + env.revenue_multiple * np.maximum(4.0 * h.ai_revenue, prospect)
     assert np.all(h.valuation <= multiples * (1 + 1e-9) + 1e-9), (
