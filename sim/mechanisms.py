@@ -304,7 +304,7 @@ def market(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     share ``switching_rate`` of customers (and every customer of a firm that left) re-chooses
     by the logit over last quarter's products; the others stay with their supplier (Klemperer 1987 switching costs).
     Writes ``entered``, ``present``, ``capability_index``, ``ai_demand``, ``ai_demand_ahead``,
-    ``share_target``, ``market_share``, ``outside_share``, ``log_others``, ``top_utility``,
+    ``market_share``, ``outside_share``, ``log_others``, ``top_utility``,
     ``ai_revenue``, ``ai_gross_profit``.
     """
     env = params.env
@@ -316,7 +316,6 @@ def market(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     q.ai_demand = q.now.ai_demand * q.capability_index
     q.ai_demand_ahead = q.now.ai_demand_ahead * q.capability_index
     target, outside_target, q.log_others, q.top_utility = market_shares(state.product_quality, present, params)
-    q.share_target = target
     q.market_share, q.outside_share = switched_shares(
         state.market_share, state.outside_share, target, outside_target, present, env.switching_rate
     )
@@ -401,13 +400,14 @@ def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     profit_pool = env.gross_margin * q.ai_demand_ahead  # $B per year at full uptake, mid-horizon
     q.revenue_per_quality = profit_pool * env.quality_sensitivity * shares * (1.0 - shares)
     q.llm_carries_product = sigmoid((state.llm_quality - state.wm_quality) / PATH_SWITCH_WIDTH)
-    evidence_return, q.belief_llm_return = believed_llm_returns(state, q.now, params)
+    weights = np.exp(state.log_weights_evidence), np.exp(state.log_weights_hope)  # (evidence, hope)
+    evidence_return, q.belief_llm_return = believed_llm_returns(state, weights, q.now, params)
     value_llm = evidence_return * q.revenue_per_quality * horizon * q.llm_carries_product
 
     q.share_if_wm = sigmoid(c.utility_at_wm_ceiling - q.top_utility - q.log_others)  # a world model at its ceiling
     planned_wm = (1.0 - state.x) * q.budget
     planned_llm = q.budget - planned_wm  # this quarter's LLM budgets at last quarter's split: rivals see them
-    evidence_payoff, hoped_payoff = world_model_payoffs(q, state, planned_llm, params)
+    evidence_payoff, hoped_payoff = world_model_payoffs(q, state.compute, weights, planned_llm, params)
     progress = np.where(
         state.wm_breakthrough,
         np.exp(-state.wm_capital / env.wm_development_scale) / env.wm_development_scale,
@@ -452,26 +452,28 @@ def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
 
 
 def world_model_payoffs(
-    q: ArrayBag, state: ArrayBag, planned_llm: np.ndarray, params: ModelParams
+    q: ArrayBag, compute: np.ndarray, weights: tuple, planned_llm: np.ndarray, params: ModelParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gross profit over the horizon that a world model at its ceiling would add, believed
     (evidence, firm): against the LLM the firm expects to have at mid-horizon under each ceiling it
     considers, at its current LLM spend. A real option (Dixit & Pindyck 1994): it pays most if the
-    ceiling is low, so it is worth most to a firm unsure of the miracle, and little to one sure of it."""
-    env, c = params.env, run_constants(params)
+    ceiling is low, so it is worth most to a firm unsure of the miracle, and little to one sure of it.
+    ``weights`` are the (evidence, hope) weights on the ceilings weighed."""
+    env = params.env
     quarters = 4.0 * env.planning_horizon_years
-    rd_compute = planned_llm * c.rd_share_of_llm_spend * q.now.compute_per_dollar * q.now.algorithmic_multiplier
-    compute_mid = state.compute + quarters / 2.0 * rd_compute
+    compute_mid = compute + quarters / 2.0 * (rd_compute(planned_llm, q.now, params) * q.now.algorithmic_multiplier)
     pool = env.gross_margin * q.ai_demand_ahead * env.planning_horizon_years
     ceilings, scales = believed_ceilings(params)
     share_llm = sigmoid(
         utilities(llm_quality(compute_mid, env, scales, ceilings), params) - q.top_utility - q.log_others
     )
     payoffs = pool * np.maximum(q.share_if_wm - share_llm, 0.0)  # (G, F) + batch
-    return _average(payoffs, state.log_weights_evidence), _average(payoffs, state.log_weights_hope)
+    return _average(payoffs, weights[0]), _average(payoffs, weights[1])
 
 
-def believed_llm_returns(state: ArrayBag, now: ArrayBag, params: ModelParams) -> tuple[np.ndarray, np.ndarray]:
+def believed_llm_returns(
+    state: ArrayBag, weights: tuple, now: ArrayBag, params: ModelParams
+) -> tuple[np.ndarray, np.ndarray]:
     """What the next $1B of LLM spend buys (quality per $B), believed (evidence, firm): the slope of
     the scaling law at the firm's compute under each ceiling it weighs, averaged with the weights
     of the unbiased evidence and of the firm's own (hopeful) belief."""
@@ -479,14 +481,18 @@ def believed_llm_returns(state: ArrayBag, now: ArrayBag, params: ModelParams) ->
     ceilings, scales = believed_ceilings(params)
     slopes = llm_quality_slope(state.compute, env, scales, ceilings)  # (G, F) + batch
     per_dollar = now.compute_per_dollar * now.algorithmic_multiplier * run_constants(params).rd_share_of_llm_spend
-    return _average(slopes, state.log_weights_evidence) * per_dollar, _average(
-        slopes, state.log_weights_hope
-    ) * per_dollar
+    return _average(slopes, weights[0]) * per_dollar, _average(slopes, weights[1]) * per_dollar
 
 
-def _average(values: np.ndarray, log_weights: np.ndarray) -> np.ndarray:
-    """The average of ``values`` (leading axis: the ceilings) with normalised log-weights."""
-    return np.sum(np.exp(log_weights) * values, axis=0)
+def _average(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The average of ``values`` (leading axis: the ceilings) with weights that sum to 1."""
+    return np.sum(weights * values, axis=0)
+
+
+def rd_compute(llm_spend: np.ndarray, now: ArrayBag, params: ModelParams) -> np.ndarray:
+    """Physical R&D compute (experiments and final runs) that LLM spend buys this quarter:
+    spend x (1 - staff_share)(1 - inference_share) x compute per dollar."""
+    return llm_spend * run_constants(params).rd_share_of_llm_spend * now.compute_per_dollar
 
 
 def investment_target(believed_value: np.ndarray, params: ModelParams) -> np.ndarray:
@@ -522,10 +528,10 @@ def llm_scaling(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     q.llm_spend = q.x * q.budget
     q.wm_spend = q.budget - q.llm_spend
     q.compute_bought = q.llm_spend * c.compute_share_of_llm_spend * now.compute_per_dollar
-    rd_compute = q.llm_spend * c.rd_share_of_llm_spend * now.compute_per_dollar
-    q.final_run_compute = env.final_run_share * rd_compute
+    research = rd_compute(q.llm_spend, now, params)
+    q.final_run_compute = env.final_run_share * research
     q.final_run_cost = env.final_run_share * c.rd_share_of_llm_spend * q.llm_spend
-    q.compute = state.compute + rd_compute * now.algorithmic_multiplier
+    q.compute = state.compute + research * now.algorithmic_multiplier
     q.llm_quality = llm_quality(q.compute, env, scale)
     q.llm_payback = q.active_firms.only(
         llm_quality_slope(state.compute, env, scale)
@@ -536,7 +542,7 @@ def llm_scaling(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
         * env.planning_horizon_years
         * q.llm_carries_product
     )
-    q.energy = rd_compute * now.energy_per_compute
+    q.energy = research * now.energy_per_compute
     q.llm_sunk = state.llm_sunk + q.llm_spend
     q.wm_sunk = state.wm_sunk + q.wm_spend
 
@@ -618,8 +624,8 @@ def beliefs(q: ArrayBag, state: ArrayBag, params: ModelParams, noise: ArrayBag) 
     hoping = step - np.where(against_higher < 0.0, against_higher * (c.optimism / (1.0 + c.optimism)), 0.0)
     q.log_weights_evidence = _normalised(state.log_weights_evidence + step)
     q.log_weights_hope = _normalised(state.log_weights_hope + hoping)
-    q.evidence_ceiling = _average(ceilings, q.log_weights_evidence)
-    q.believed_ceiling = _average(ceilings, q.log_weights_hope)
+    q.evidence_ceiling = _average(ceilings, np.exp(q.log_weights_evidence))
+    q.believed_ceiling = _average(ceilings, np.exp(q.log_weights_hope))
 
     g = env.wm_hazard_exponent
     believed_hazard = -np.expm1(-env.wm_hazard_rate * _power(q.wm_knowledge / state.believed_difficulty, g))
@@ -727,8 +733,8 @@ def _initial_beliefs(params: ModelParams, shape: tuple[int, ...]) -> dict[str, n
     return {
         "log_weights_evidence": evidence,
         "log_weights_hope": hope,
-        "evidence_ceiling": _average(ceilings, evidence),
-        "believed_ceiling": _average(ceilings, hope),
+        "evidence_ceiling": _average(ceilings, np.exp(evidence)),
+        "believed_ceiling": _average(ceilings, np.exp(hope)),
     }
 
 

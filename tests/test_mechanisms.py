@@ -386,12 +386,8 @@ def test_the_world_model_payoff_is_an_option_on_a_low_llm_ceiling():
         share_if_wm=np.array([0.999]),
     )
     evidence_weights, hope_weights = [0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4]
-    state = ArrayBag(
-        compute=np.array([5000.0]),
-        log_weights_evidence=np.log(np.array(evidence_weights))[:, None],
-        log_weights_hope=np.log(np.array(hope_weights))[:, None],
-    )
-    evidence, hoped = world_model_payoffs(q, state, np.array([10.0]), params)
+    weights = np.array(evidence_weights)[:, None], np.array(hope_weights)[:, None]
+    evidence, hoped = world_model_payoffs(q, np.array([5000.0]), weights, np.array([10.0]), params)
 
     compute_mid = 5000.0 + 4 * env.planning_horizon_years / 2 * 10.0 * (1 - 0.35) * (1 - 0.7) * 700.0
     pool = env.gross_margin * 200.0 * env.planning_horizon_years
