@@ -186,6 +186,7 @@ def _positive_int(text: str) -> int:
 def command_run(args: argparse.Namespace) -> None:
     """`aisim run`: run a scenario, print summaries, write tables."""
     from sim.model import AIRaceModel
+    from sim.outputs import frontier_training_table
 
     for path in (args.out, args.market_out, args.yearly_out):
         if path is not None:
@@ -210,7 +211,7 @@ def command_run(args: argparse.Namespace) -> None:
     print()
     for name, value in model.summary().items():
         print(f"  {name:<26} {value:,.3f}")
-    yearly = model.frontier_training()
+    yearly = frontier_training_table(table, scenario.environment)  # from the table already built
     print("\nFrontier training run per year (the firm whose final runs used most compute):")
     print(
         yearly.to_string(

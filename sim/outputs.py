@@ -330,13 +330,19 @@ class RunMeasures:
 
     @cached_property
     def llm_focused_share_change(self) -> np.ndarray:
-        return _llm_focused_share_change(self.stacked)
+        return _llm_focused_share_change(self.stacked, self._first_product)
+
+    @cached_property
+    def _first_product(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """When the first world-model product better than every LLM ships, and who made it (shared by
+        the measures below)."""
+        return _first_world_model_product(self.stacked)
 
     @cached_property
     def first_shipper_top_quarters(self) -> np.ndarray:
         h = self.stacked
         steps = h.market_share.shape[0]
-        launch, start, shipper = _first_world_model_product(h)
+        launch, start, shipper = self._first_product
         on_top = np.argmax(h.market_share, axis=-1)[..., None] == shipper  # (T,) + batch + (1,)
         after = np.arange(steps).reshape((steps,) + (1,) * (on_top.ndim - 1))
         window = (after >= start) & (after < start + SHIPPER_WINDOW)
@@ -345,7 +351,7 @@ class RunMeasures:
     @cached_property
     def first_shipper_gains_most(self) -> np.ndarray:
         h = self.stacked
-        launch, start, shipper = _first_world_model_product(h)
+        launch, start, shipper = self._first_product
         end = np.minimum(start + AFTERMATH_QUARTERS, h.market_share.shape[0] - 1)
         gained = _at_step(h.market_share, end) - _at_step(h.market_share, start)
         gains_most = np.argmax(gained, axis=-1)[..., None] == shipper
@@ -399,7 +405,7 @@ def run_summary_arrays(stacked: ArrayBag) -> ArrayBag:
     return RunMeasures(stacked).arrays()
 
 
-def _llm_focused_share_change(stacked: ArrayBag) -> np.ndarray:
+def _llm_focused_share_change(stacked: ArrayBag, first_product: tuple) -> np.ndarray:
     """Market share gained (+) or lost (-) after the first world-model product that beats the best
     LLM ships, by the firms that were then still LLM-focused (x >= 0.5, active, no world-model
     product of their own).
@@ -409,7 +415,7 @@ def _llm_focused_share_change(stacked: ArrayBag) -> np.ndarray:
     NaN where no product shipped, no firm was LLM-focused then, or no quarter follows.
     """
     steps = stacked.x.shape[0]
-    launch, start, _ = _first_world_model_product(stacked)
+    launch, start, _ = first_product  # see `_first_world_model_product`
 
     focused = (
         _at_step(stacked.active, start)
