@@ -201,6 +201,8 @@ def environment_at(t: int, params: ModelParams, demand_shock: np.ndarray) -> Arr
         compute_per_dollar=block.compute_per_dollar[i],
         algorithmic_multiplier=block.algorithmic_multiplier[i],
         energy_per_compute=block.energy_per_compute[i],
+        potential_demand=block.potential_demand[i],
+        potential_demand_before=block.potential_demand_before[i],
         ai_demand=block.potential_demand[i] * shock,
         ai_demand_ahead=block.potential_demand_ahead[i] * shock,
     )
@@ -222,6 +224,7 @@ def _environment_block(params: ModelParams, start: int) -> ArrayBag:
     cost_index = compute_shock * (1.0 + energy_cost_share * (energy_index - 1.0))
     year = env.start_year + years
     adoption = sigmoid(env.adoption_rate * (year - env.adoption_midpoint_year))
+    adoption_before = sigmoid(env.adoption_rate * (year - 0.25 - env.adoption_midpoint_year))
     adoption_ahead = sigmoid(env.adoption_rate * (year + env.planning_horizon_years / 2.0 - env.adoption_midpoint_year))
     return ArrayBag(
         year=year,
@@ -231,6 +234,7 @@ def _environment_block(params: ModelParams, start: int) -> ArrayBag:
         algorithmic_multiplier=algorithmic,
         energy_per_compute=env.energy_per_compute / hardware,
         potential_demand=env.market_potential * adoption,
+        potential_demand_before=env.market_potential * adoption_before,
         potential_demand_ahead=env.market_potential * adoption_ahead,
     )
 
@@ -300,27 +304,40 @@ def market(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
 
     Demand: adoption x potential (the environment) x a capability index that moves at the
     switching rate toward (best product on offer last quarter / anchor quality)^elasticity:
-    customers take up what a better product can do as they reconsider. Shares: each quarter a
-    share ``switching_rate`` of customers (and every customer of a firm that left) re-chooses
-    by the logit over last quarter's products; the others stay with their supplier (Klemperer 1987 switching costs).
-    Writes ``entered``, ``present``, ``capability_index``, ``ai_demand``, ``ai_demand_ahead``,
-    ``market_share``, ``outside_share``, ``log_others``, ``top_utility``,
-    ``ai_revenue``, ``ai_gross_profit``.
+    customers take up what a better product can do as they reconsider. Shares: the demand that
+    is new this quarter (growth of adoption x capability, `new_customer_share`) and a share
+    ``switching_rate`` of the customers already served (and every customer of a firm that
+    left) choose by the logit over last quarter's products; the others stay with their
+    supplier (Klemperer 1987, 1995: switching costs lock in the installed base, new buyers are
+    contested). Writes ``entered``, ``present``, ``capability_index``, ``new_customer_share``,
+    ``ai_demand``, ``ai_demand_ahead``, ``market_share``, ``outside_share``, ``log_others``,
+    ``top_utility``, ``ai_revenue``, ``ai_gross_profit``.
     """
-    env = params.env
+    env, now = params.env, q.now
     q.entered = q.t >= params.firm.entry_step
     present = q.present = ActiveFirms(state.alive & q.entered)
     best = firm_max(present.only(state.product_quality))
     capability_target = _power(best / env.llm_anchor_quality, env.demand_capability_elasticity)
     q.capability_index = state.capability_index + env.switching_rate * (capability_target - state.capability_index)
-    q.ai_demand = q.now.ai_demand * q.capability_index
-    q.ai_demand_ahead = q.now.ai_demand_ahead * q.capability_index
+    q.new_customer_share = new_customer_share(
+        now.potential_demand_before * state.capability_index, now.potential_demand * q.capability_index
+    )
+    q.ai_demand = now.ai_demand * q.capability_index
+    q.ai_demand_ahead = now.ai_demand_ahead * q.capability_index
     target, outside_target, q.log_others, q.top_utility = market_shares(state.product_quality, present, params)
+    choosing = env.switching_rate + (1.0 - env.switching_rate) * q.new_customer_share
     q.market_share, q.outside_share = switched_shares(
-        state.market_share, state.outside_share, target, outside_target, present, env.switching_rate
+        state.market_share, state.outside_share, target, outside_target, present, choosing
     )
     q.ai_revenue = present.only(q.ai_demand / 4.0 * q.market_share)
     q.ai_gross_profit = q.ai_revenue * env.gross_margin
+
+
+def new_customer_share(demand_before: np.ndarray, demand_now: np.ndarray) -> np.ndarray:
+    """Share of this quarter's demand that is new: 1 - before / now when demand grew, else 0
+    (without the quarter's random variation, which moves spend, not customers)."""
+    grew = demand_now > demand_before
+    return np.where(grew, 1.0 - demand_before / np.where(grew, demand_now, 1.0), 0.0)
 
 
 def switched_shares(
@@ -376,7 +393,9 @@ def finance(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     q.payout = active.only(np.where(self_funded, env.payout_rate * np.maximum(excess - offered, 0.0), 0.0))
     q.funding = offered - unneeded
     q.income = earnings + q.funding
-    q.cash = np.where(q.alive, state.cash + q.income - operating - q.budget - q.payout, 0.0)
+    # = last cash + income - operating - budget - payout, in the order that makes a budget clipped
+    # to what is available leave exactly 0 (not a rounding error below it)
+    q.cash = np.where(q.alive, available - q.budget - unneeded - q.payout, 0.0)
     q.core_profit = core  # a firm that exits does so at the end of the quarter
     q.operating_cost = operating
 
@@ -707,6 +726,7 @@ def _market_totals(s: ArrayBag, q: ArrayBag) -> ArrayBag:
         algorithmic_multiplier=now.algorithmic_multiplier,
         ai_demand=q.ai_demand,
         capability_index=q.capability_index,
+        new_customer_share=q.new_customer_share,
         outside_share=outside_share,
         hhi=10000.0 * firm_sum((s.market_share / inside) ** 2),
         total_llm_spend=llm,

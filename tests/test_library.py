@@ -57,6 +57,20 @@ def test_claim_holds_over_its_seeds(name, index):
     )
 
 
+MECHANISM_OFF = [
+    # (scenario, claim metric, the mechanism the claim is about switched off)
+    ("lecun_is_right", "first_shipper_top_quarters", {"environment.imitation_lag_quarters": 0.0}),
+]
+
+
+@pytest.mark.parametrize(("name", "metric", "off"), MECHANISM_OFF, ids=[m for _, m, _ in MECHANISM_OFF])
+def test_claim_fails_when_its_mechanism_is_switched_off(name, metric, off):
+    """A claim that held whatever its mechanism did would test nothing."""
+    claim = next(c for c in load_scenario(name).claims if c.metric == metric)
+    result = check_claim(load_scenario(name, off), claim)
+    assert not result.passed, f"{name}: '{claim.text}' still holds on {result.share:.0%} of seeds with {off}"
+
+
 def test_check_claims_command(capsys):
     assert main(["check-claims", "lecun_is_right", "--seeds", "20"]) == 0
     out = capsys.readouterr().out

@@ -14,6 +14,7 @@ from sim.mechanisms import (
     ActiveFirms,
     imitation_lag,
     investment_target,
+    new_customer_share,
     rival_spend_share,
     switched_shares,
     world_model_payoffs,
@@ -49,6 +50,36 @@ def test_customers_of_a_firm_that_left_all_rechoose():
     np.testing.assert_allclose(shares, [0.746, 0.0])
     np.testing.assert_allclose(outside, [0.254])
     assert shares.sum() + outside[0] == pytest.approx(1.0)
+
+
+def test_new_demand_is_the_growth_over_last_quarter_and_never_negative():
+    # demand 80 -> 100: 1 - 80 / 100 = 0.2 of it is new; a shrinking market brings no new customers
+    before, now = np.array([80.0, 100.0, 0.0]), np.array([100.0, 90.0, 0.0])
+    np.testing.assert_allclose(new_customer_share(before, now), [0.2, 0.0, 0.0])  # no demand: no one new
+
+
+def test_new_customers_choose_by_the_logit_on_top_of_the_switchers():
+    # Two firms, one far better: the share that moves is r + (1 - r) g, g the new-demand share
+    scenario = Scenario(
+        environment=Environment(steps=2, market_potential=1000.0, switching_rate=0.1, demand_noise=0.0),
+        drivers=Drivers().switched_off(),
+        firms=[Firm(name="A", initial_compute=1e-3), Firm(name="B", initial_compute=1e4)],
+    )
+    model = AIRaceModel(scenario, rng=0).run()
+    before, after = model.history[0], model.history[1]
+    env = scenario.environment
+    year = env.start_year + 0.25
+
+    def adoption(y):
+        return 1.0 / (1.0 + math.exp(-env.adoption_rate * (y - env.adoption_midpoint_year)))
+
+    g = 1.0 - adoption(year - 0.25) * before.capability_index[0] / (adoption(year) * after.capability_index[0])
+    assert model.market_dataframe().new_customer_share.iloc[1] == pytest.approx(g, rel=1e-12)
+    utility = env.quality_sensitivity * before.product_quality  # distribution 0 for both
+    attraction = np.exp(utility)
+    target = attraction / (attraction.sum() + math.exp(env.quality_sensitivity * env.outside_quality))
+    moving = 0.1 + 0.9 * g
+    np.testing.assert_allclose(after.market_share, (1 - moving) * before.market_share + moving * target, rtol=1e-12)
 
 
 def test_investment_follows_the_believed_return_against_the_cost_of_capital():
