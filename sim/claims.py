@@ -3,7 +3,11 @@
 A claim compares a summary measure of the scenario, seed by seed, with a fixed value,
 with a counterfactual (the same scenario with some parameters changed) or with another
 scenario, all on the same seeds (common random numbers make the comparison paired), by at
-least its ``margin``. It holds when the comparison is true on at least ``required_share`` of the seeds.
+least its ``margin``. It holds when the comparison is true on at least ``required_share`` of
+the seeds (0.8 or more). Every claim declares its placebo: the overrides that switch its
+mechanism off, applied to every scenario the claim compares. A claim passes only if it also
+fails under its placebo on most seeds (holds on fewer than ``PLACEBO_MAX_SHARE``): a claim that
+holds whatever its mechanism does tests nothing.
 """
 
 from __future__ import annotations
@@ -11,11 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import binomtest
 
 from sim.ensemble import run_seeds
 from sim.outputs import firm_summary_arrays, run_summary_arrays
-from sim.params import Claim, Scenario, parse_metric
+from sim.params import Claim, ParameterError, Scenario, parse_metric
 from sim.scenarios import load_scenario
+
+PLACEBO_MAX_SHARE = 0.5
+"""Under its placebo a claim may hold on fewer than this share of its seeds."""
+
+
+class ClaimError(ValueError):
+    """A claim that cannot be checked as written (its message names the scenario and the claim)."""
 
 
 def metric_values(run: dict, firm_measures: dict, firm_names: list[str], metric: str) -> np.ndarray:
@@ -37,7 +49,7 @@ def metric_values(run: dict, firm_measures: dict, firm_names: list[str], metric:
 
 @dataclass
 class ClaimResult:
-    """The outcome of checking one claim."""
+    """The outcome of checking one claim: where it held, and where it held under its placebo."""
 
     scenario: str
     claim: Claim
@@ -45,14 +57,32 @@ class ClaimResult:
     seeds: int
     median_value: float
     median_reference: float
+    placebo_held: int
+    placebo_undefined: int
 
     @property
     def share(self) -> float:
         return self.held / self.seeds
 
     @property
+    def interval(self) -> tuple[float, float]:
+        """95% confidence interval of the share of seeds on which the claim holds (Clopper-Pearson)."""
+        ci = binomtest(self.held, self.seeds).proportion_ci(confidence_level=0.95)
+        return float(ci.low), float(ci.high)
+
+    @property
+    def placebo_share(self) -> float:
+        return self.placebo_held / self.seeds
+
+    @property
+    def placebo_note(self) -> str:
+        """The placebo's share, and how often it left the metric undefined (a vacuous failure)."""
+        note = f"{self.placebo_share:.0%}"
+        return note + f" ({self.placebo_undefined / self.seeds:.0%} undefined)" if self.placebo_undefined else note
+
+    @property
     def passed(self) -> bool:
-        return self.share >= self.claim.required_share
+        return self.share >= self.claim.required_share and self.placebo_share < PLACEBO_MAX_SHARE
 
 
 def claim_values(scenario: Scenario, claim: Claim) -> np.ndarray:
@@ -62,21 +92,52 @@ def claim_values(scenario: Scenario, claim: Claim) -> np.ndarray:
     return metric_values(run_summary_arrays(history), firm_summary_arrays(history), names, claim.metric)
 
 
-def check_claim(scenario: Scenario, claim: Claim) -> ClaimResult:
-    """Run the scenario (and its comparison) over the claim's seeds and count where it holds."""
-    values = claim_values(scenario, claim)
+def holds(scenario: Scenario, claim: Claim, placebo: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per seed: whether the claim holds, its metric and what it is compared with; with ``placebo``,
+    in every scenario compared with the claim's placebo applied."""
+    overrides = claim.placebo if placebo else None
+    if placebo:
+        _refuse_empty_placebo(scenario, claim)
+    values = claim_values(load_scenario(scenario, overrides) if placebo else scenario, claim)
     if claim.value is not None:
         reference = np.full_like(values, claim.value)
     elif claim.counterfactual is not None:
-        reference = claim_values(load_scenario(scenario, claim.counterfactual), claim)
+        reference = claim_values(load_scenario(load_scenario(scenario, overrides), claim.counterfactual), claim)
     else:
-        reference = claim_values(load_scenario(claim.reference), claim)
-    holds = values > reference + claim.margin if claim.compare == "greater" else values < reference - claim.margin
+        reference = claim_values(load_scenario(claim.reference, overrides), claim)
+    if claim.compare == "greater":
+        return values > reference + claim.margin, values, reference
+    return values < reference - claim.margin, values, reference
+
+
+def _refuse_empty_placebo(scenario: Scenario, claim: Claim) -> None:
+    compared = [scenario] + ([load_scenario(claim.reference)] if claim.reference is not None else [])
+    try:
+        unchanged = all(_parameters(load_scenario(s, claim.placebo)) == _parameters(s) for s in compared)
+    except ParameterError as err:
+        raise ClaimError(f"scenario '{scenario.name}', claim '{claim.text}': placebo: {err}") from None
+    if unchanged:
+        raise ClaimError(
+            f"scenario '{scenario.name}', claim '{claim.text}': placebo {claim.placebo} changes no parameter; "
+            "a placebo must switch the claim's mechanism off"
+        )
+
+
+def check_claim(scenario: Scenario, claim: Claim) -> ClaimResult:
+    """Run the scenario (and its comparison) over the claim's seeds, with and without its placebo."""
+    held, values, reference = holds(scenario, claim)
+    placebo_held, placebo_values, _ = holds(scenario, claim, placebo=True)
     return ClaimResult(
         scenario=scenario.name,
         claim=claim,
-        held=int(np.sum(holds)),
+        held=int(np.sum(held)),
         seeds=len(values),
         median_value=float(np.median(values)),
         median_reference=float(np.median(reference)),
+        placebo_held=int(np.sum(placebo_held)),
+        placebo_undefined=int(np.sum(np.isnan(placebo_values))),
     )
+
+
+def _parameters(scenario: Scenario) -> dict:
+    return scenario.model_dump(include={"environment", "drivers", "firms"})

@@ -259,17 +259,22 @@ def command_show(args: argparse.Namespace) -> None:
 
 
 def describe_claim(claim: Claim) -> str:
-    """A claim's test in one line: metric, comparison, reference, seeds and required share."""
+    """A claim's test in one line: metric, comparison, reference, seeds, required share and placebo."""
     if claim.value is not None:
         against = f"{claim.value:g}"
     elif claim.counterfactual is not None:
-        against = "the same with " + ", ".join(f"{k}={v}" for k, v in claim.counterfactual.items())
+        against = "the same with " + _assignments(claim.counterfactual)
     else:
         against = f"scenario {claim.reference}"
+    margin = f" by at least {claim.margin:g}" if claim.margin else ""
     return (
-        f"{claim.metric} {claim.compare} than {against}, on >= {claim.required_share:.0%} of "
-        f"{claim.seeds} seeds (from seed {claim.first_seed})"
+        f"{claim.metric} {claim.compare} than {against}{margin}, on >= {claim.required_share:.0%} of "
+        f"{claim.seeds} seeds (from seed {claim.first_seed}); placebo: {_assignments(claim.placebo)}"
     )
+
+
+def _assignments(overrides: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in overrides.items())
 
 
 def scenario_differences(base: Scenario, other: Scenario) -> list[str]:
@@ -296,8 +301,8 @@ def scenario_differences(base: Scenario, other: Scenario) -> list[str]:
 
 
 def command_check_claims(args: argparse.Namespace) -> int:
-    """`aisim check-claims`: every claim over its seeds, as a table; exit 1 when one fails."""
-    from sim.claims import check_claim
+    """`aisim check-claims`: every claim over its seeds and under its placebo, as a table; exit 1 when one fails."""
+    from sim.claims import PLACEBO_MAX_SHARE, ClaimError, check_claim
 
     names = args.scenarios or scenario_names()
     rows = []
@@ -306,13 +311,19 @@ def command_check_claims(args: argparse.Namespace) -> int:
         for claim in scenario.claims:
             if args.seeds is not None:
                 claim = claim.model_copy(update={"seeds": args.seeds})
-            result = check_claim(scenario, claim)
+            try:
+                result = check_claim(scenario, claim)
+            except ClaimError as err:
+                raise CommandError(str(err)) from None
+            low, high = result.interval
             rows.append(
                 {
                     "scenario": scenario.name,
-                    "claim": textwrap.shorten(claim.text, 70),
+                    "claim": textwrap.shorten(claim.text, 60),
                     "held": f"{result.share:.0%}",
-                    "required": f"{claim.required_share:.0%}",
+                    "95% CI": f"{low:.0%}-{high:.0%}",
+                    "required": f">={claim.required_share:.0%}",
+                    "placebo": result.placebo_note,
                     "seeds": claim.seeds,
                     "verdict": "PASS" if result.passed else "FAIL",
                 }
@@ -320,9 +331,13 @@ def command_check_claims(args: argparse.Namespace) -> int:
     if not rows:
         raise CommandError(f"no claims in {', '.join(names)}")
     table = pd.DataFrame(rows)
-    print(table.to_string(index=False, formatters={"claim": lambda text: text.ljust(70)}))
+    print(table.to_string(index=False, formatters={"claim": lambda text: text.ljust(60)}))
     failed = int((table.verdict == "FAIL").sum())
-    print(f"\n{len(table) - failed} passed, {failed} failed")
+    print(
+        f"\n{len(table) - failed} passed, {failed} failed (a claim passes when it holds on at least its required "
+        f"share of seeds and, with its mechanism switched off (placebo), on under {PLACEBO_MAX_SHARE:.0%}; "
+        "'undefined': the placebo left the metric without a value, e.g. no world-model product to measure from)"
+    )
     return 1 if failed else 0
 
 

@@ -359,9 +359,17 @@ class Claim(StrictModel):
     margin: float = Field(
         0.0, ge=0.0, description="The metric must beat the comparison by at least this much (in the metric's unit)"
     )
+    placebo: dict[str, float | int | bool | str] = Field(
+        ...,
+        min_length=1,
+        description="The claim's mechanism switched off (overrides, names as for --set), applied to every "
+        "scenario compared; the claim must then fail on most seeds",
+    )
     seeds: int = Field(100, ge=1, le=100_000, description="Number of seeds to check")
     first_seed: int = Field(0, ge=0, description="Seeds are first_seed, first_seed + 1, ...")
-    required_share: float = Field(0.8, ge=0.0, le=1.0, description="Share of seeds on which it must hold")
+    required_share: float = Field(
+        0.8, ge=0.8, le=1.0, description="Share of seeds on which it must hold (at least 0.8)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Claim:

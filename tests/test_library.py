@@ -53,26 +53,59 @@ def test_claim_holds_over_its_seeds(name, index):
     result = check_claim(scenario, claim)
     assert result.seeds == claim.seeds
     assert result.passed, (
-        f"{name}: '{claim.text}' held on {result.share:.0%} of {claim.seeds} seeds, needs {claim.required_share:.0%}"
+        f"{name}: '{claim.text}' held on {result.share:.0%} of {claim.seeds} seeds (needs {claim.required_share:.0%}) "
+        f"and on {result.placebo_note} under its placebo (needs under 50%)"
     )
 
 
-MECHANISM_OFF = [
-    # (scenario, claim metric, the mechanism the claim is about switched off)
-    ("lecun_is_right", "first_shipper_top_quarters", {"environment.imitation_lag_quarters": 0.0}),
-]
+def test_a_claim_that_holds_under_its_placebo_fails(tmp_path, capsys):
+    """A claim that holds whatever its mechanism does tests nothing: its verdict is FAIL."""
+    path = tmp_path / "vacuous.toml"
+    path.write_text(
+        'extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "LLMs get most of the money"\n'
+        'metric = "llm_spend_share"\ncompare = "greater"\nvalue = 0.5\nseeds = 10\n'
+        'placebo = { "drivers.sunk_cost" = 0.0 }\n'
+    )
+    assert main(["check-claims", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "100%" in out and "FAIL" in out  # holds on every seed, and on every seed of its placebo
 
 
-@pytest.mark.parametrize(("name", "metric", "off"), MECHANISM_OFF, ids=[m for _, m, _ in MECHANISM_OFF])
-def test_claim_fails_when_its_mechanism_is_switched_off(name, metric, off):
-    """A claim that held whatever its mechanism did would test nothing."""
-    claim = next(c for c in load_scenario(name).claims if c.metric == metric)
-    result = check_claim(load_scenario(name, off), claim)
-    assert not result.passed, f"{name}: '{claim.text}' still holds on {result.share:.0%} of seeds with {off}"
+def test_a_placebo_that_changes_nothing_is_refused(tmp_path, capsys):
+    path = tmp_path / "no_placebo.toml"
+    path.write_text(
+        'extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "LLMs get most of the money"\n'
+        'metric = "llm_spend_share"\ncompare = "greater"\nvalue = 0.5\nseeds = 3\n'
+        'placebo = { "drivers.sunk_cost" = 1.0 }\n'  # the baseline's own value
+    )
+    assert main(["check-claims", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "LLMs get most of the money" in err and "changes no parameter" in err
+
+
+def test_a_placebo_naming_an_unknown_parameter_is_refused(tmp_path, capsys):
+    path = tmp_path / "bad_placebo.toml"
+    path.write_text(
+        'extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "LLMs get most of the money"\n'
+        'metric = "llm_spend_share"\ncompare = "greater"\nvalue = 0.5\nseeds = 3\n'
+        'placebo = { "drivers.greed" = 0.0 }\n'
+    )
+    assert main(["check-claims", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "placebo" in err and "greed" in err
+
+
+def test_claims_need_a_placebo_and_at_least_80_percent(tmp_path):
+    claim = 'text = "t"\nmetric = "llm_spend_share"\ncompare = "greater"\nvalue = 0.5\n'
+    for extra, message in (("", "placebo"), ('placebo = { "drivers.sunk_cost" = 0.0 }\nrequired_share = 0.6\n', "0.8")):
+        path = tmp_path / "weak.toml"
+        path.write_text('extends = "baseline"\ntitle = "t"\n[[claims]]\n' + claim + extra)
+        with pytest.raises(ParameterError, match=message):
+            load_scenario(path)
 
 
 def test_check_claims_command(capsys):
-    assert main(["check-claims", "lecun_is_right", "--seeds", "20"]) == 0
+    assert main(["check-claims", "lecun_is_right", "--seeds", "30"]) == 0
     out = capsys.readouterr().out
     claims = len(load_scenario("lecun_is_right").claims)
     assert "lecun_is_right" in out and "PASS" in out and f"{claims} passed, 0 failed" in out
@@ -83,6 +116,7 @@ def test_failing_claim_gives_exit_code_1(tmp_path, capsys):
     path.write_text(
         'extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "no firm ever spends"\n'
         'metric = "total_llm_spend"\ncompare = "less"\nvalue = 0.0\nseeds = 5\n'
+        'placebo = { "drivers.sunk_cost" = 0.0 }\n'
     )
     assert main(["check-claims", str(path)]) == 1
     assert "FAIL" in capsys.readouterr().out
@@ -151,15 +185,18 @@ MALFORMED = {
         r"broken\.toml: extends: unknown scenario 'atlantis'; available: baseline",
     ),
     "unknown claim metric": (
-        '[[firms]]\nname = "A"\n[[claims]]\ntext = "t"\nmetric = "happiness"\ncompare = "greater"\nvalue = 1\n',
+        '[[firms]]\nname = "A"\n[[claims]]\ntext = "t"\nmetric = "happiness"\ncompare = "greater"\nvalue = 1\n'
+        'placebo = { "drivers.sunk_cost" = 0.0 }\n',
         r"broken\.toml: claims\[0\]: metric 'happiness': unknown measure; valid: first_breakthrough_step",
     ),
     "claim without reference": (
-        '[[firms]]\nname = "A"\n[[claims]]\ntext = "t"\nmetric = "firms_alive"\ncompare = "greater"\n',
+        '[[firms]]\nname = "A"\n[[claims]]\ntext = "t"\nmetric = "firms_alive"\ncompare = "greater"\n'
+        'placebo = { "drivers.sunk_cost" = 0.0 }\n',
         r"claims\[0\]: give exactly one of value, counterfactual or reference",
     ),
     "claim about a missing firm": (
-        '[[firms]]\nname = "A"\n[[claims]]\ntext = "t"\nmetric = "firm:B:final_share"\ncompare = "less"\nvalue = 1\n',
+        '[[firms]]\nname = "A"\n[[claims]]\ntext = "t"\nmetric = "firm:B:final_share"\ncompare = "less"\nvalue = 1\n'
+        'placebo = { "drivers.sunk_cost" = 0.0 }\n',
         r"no firm 'B'; firms: A",
     ),
 }

@@ -121,7 +121,8 @@ def Controls(session, playing, set_playing, speed, set_speed, step, reset, choos
         Prose(scenario.watch)
     with solara.Details("What the scenario claims", expand=False):
         for claim in scenario.claims:
-            Prose(f"• {claim.text}")
+            placebo = ", ".join(f"{name} = {value}" for name, value in claim.placebo.items())
+            Prose(f"• {claim.text} (It must fail with {placebo}.)")
     solara.InputInt("Seed (same seed, same run)", value=session.seed, on_value=set_seed, continuous_update=False)
     at_end = not session.model.running
     with solara.Row():
