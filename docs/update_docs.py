@@ -3,6 +3,7 @@
 - docs/PARAMETERS.md from the parameter models (`aisim params --markdown`)
 - the calibration table in docs/MODEL.md, between its calibration markers
 - the worked examples in docs/EXPLAIN.md (outputs of `aisim explain` and `aisim sensitivity`)
+- docs/VALIDATION.md (`aisim validate`)
 
 Tests fail when these parts and the code disagree.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from sim.calibration import calibration_markdown, calibration_table
 from sim.cli import main as aisim
 from sim.cli import parameters_markdown
+from sim.validation import FIGURES_DIR, validation_report
 
 DOCS = Path(__file__).resolve().parent
 START, END = "<!-- calibration table: start -->", "<!-- calibration table: end -->"
@@ -59,7 +61,15 @@ def main() -> None:
     for name, arguments in EXAMPLES.items():
         text = replace_block(text, *markers(name), command_output(arguments))
     explain.write_text(text)
-    print("updated docs/PARAMETERS.md, the calibration table in docs/MODEL.md and the examples in docs/EXPLAIN.md")
+    report = validation_report()
+    (DOCS / "VALIDATION.md").write_text(report.text)
+    (DOCS / FIGURES_DIR).mkdir(exist_ok=True)
+    for name, svg in report.figures.items():
+        (DOCS / FIGURES_DIR / name).write_text(svg)
+    print(
+        "updated docs/PARAMETERS.md, the calibration table in docs/MODEL.md, the examples in docs/EXPLAIN.md "
+        "and docs/VALIDATION.md"
+    )
 
 
 if __name__ == "__main__":

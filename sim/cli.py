@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.files import write_atomically
 from sim.params import Claim, Drivers, Environment, Firm, ParameterError, Scenario, describe_field, field_bounds
-from sim.scenarios import load_scenario, scenario_names
+from sim.scenarios import load_scenario, resolve, scenario_names
 
 EPILOG = """examples:
   aisim scenarios
@@ -23,6 +23,7 @@ EPILOG = """examples:
   aisim run scenarios/baseline.toml --steps 20 --out runs/baseline.parquet
   aisim check-claims lecun_is_right
   aisim calibrate
+  aisim validate --out docs/VALIDATION.md
   aisim sweep scenarios/sweeps/quick.toml --out runs/quick
   aisim explain baseline --seeds 50
   aisim sensitivity scenarios/sweeps/sensitivity.toml --method morris
@@ -100,11 +101,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     calibrate = sub.add_parser(
         "calibrate",
-        help="compare the baseline's 2025-2027 path with published figures",
-        description="Median over 100 seeds of the baseline against each published figure, with its range.",
+        help="compare the baseline with published figures: inputs, calibration and validation targets",
+        description="Median over 100 seeds of the baseline against each published figure, with its range. "
+        "Calibration targets set parameters; validation targets did not and are checked afterwards.",
     )
     calibrate.add_argument("--markdown", action="store_true", help="print the Markdown table (docs/MODEL.md)")
     calibrate.add_argument("--seeds", type=_positive_int, default=100, help="number of seeds (default 100)")
+    calibrate.add_argument(
+        "--fit",
+        metavar="SPEC",
+        type=Path,
+        default=None,
+        help="fit free parameters to calibration targets (a fit spec, e.g. scenarios/calibration/baseline_fit.toml)",
+    )
+    calibrate.add_argument(
+        "--write", action="store_true", help="with --fit: write the fitted values into the spec's scenario file"
+    )
+
+    validate = sub.add_parser(
+        "validate",
+        help="one report: targets, claims against their placebos, stylised facts (docs/VALIDATION.md)",
+        description="Measure the baseline against its inputs, calibration and validation targets, check "
+        "every claim with its placebo and every stylised fact, and write a Markdown report. Exit 1 when a "
+        "claim fails or a stylised fact is violated; unmet targets are reported, not failures.",
+    )
+    validate.add_argument(
+        "scenarios", metavar="SCENARIO", nargs="*", help="scenarios for claims and facts (default: all)"
+    )
+    validate.add_argument("--out", type=Path, default=None, help="write the report here (.md) instead of printing it")
 
     sweep = sub.add_parser(
         "sweep",
@@ -345,13 +369,86 @@ def command_calibrate(args: argparse.Namespace) -> None:
     """`aisim calibrate`: the baseline against published figures."""
     from sim.calibration import calibration_markdown, calibration_table
 
+    if args.fit is not None:
+        _fit(args.fit, args.write)
+        return
+    if args.write:
+        raise CommandError("--write needs --fit SPEC")
     table = calibration_table("baseline", range(args.seeds))
     if args.markdown:
         print(calibration_markdown(table))
         return
-    shown = table[["figure", "published", "model", "range", "met"]].copy()
+    shown = table[["kind", "figure", "model", "range", "met"]].copy()
     shown["model"] = shown.model.map(lambda v: f"{v:.3g}")
+    shown["met"] = shown.met.map(lambda met: "input" if met is None else ("yes" if met else "NO"))
     print(shown.to_string(index=False))
+    for kind in ("calibration", "validation"):
+        rows = table[table.kind == kind]
+        print(f"{kind}: {int(rows.met.sum())} of {len(rows)} met", end="; " if kind == "calibration" else "\n")
+    print("inputs hold by construction and are not counted; docs/VALIDATION.md says why each range and what misses")
+
+
+def _fit(spec_path: Path, write: bool) -> None:
+    """`aisim calibrate --fit`: fit, report parameters and residuals, and write only on request."""
+    from sim.calibration import TARGETS
+    from sim.fitting import fit, load_fit_spec, write_fitted
+
+    spec, base, targets = load_fit_spec(spec_path)
+
+    def progress(evaluations: int, score: float) -> None:
+        if evaluations % 25 == 0:
+            print(f"  {evaluations} candidates tried, objective {score:.4g}", file=sys.stderr, flush=True)
+
+    print(
+        f"fitting {len(spec.parameters)} parameters of {spec.scenario} to {len(targets)} calibration targets "
+        f"({spec.seeds} seeds per candidate, at most {spec.max_evaluations} candidates)"
+    )
+    result = fit(spec, base, targets, progress)
+    print(result.parameters.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    print()
+    print(result.residuals.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(
+        f"\nobjective (sum of squared standardised residuals; inside every range: under {len(targets)}): "
+        f"{result.objective_start:.4g} at the start, {result.objective_fitted:.4g} fitted; "
+        f"{result.evaluations} candidates, {'converged' if result.converged else 'stopped at the limit'}"
+    )
+    unused = [t.figure for t in TARGETS if t.kind == "validation"]
+    print("not used by the fit (validation targets, out of sample): " + "; ".join(unused))
+    if write:
+        path = resolve(spec.scenario)
+        changes = write_fitted(path, result.fitted)
+        print(f"wrote {path}: " + "; ".join(changes))
+        print("then regenerate what depends on it: make baseline docs")
+    else:
+        print("nothing written (add --write to put the fitted values into the scenario file)")
+
+
+def command_validate(args: argparse.Namespace) -> int:
+    """`aisim validate`: the validation report; exit 1 when a claim fails or a stylised fact is violated."""
+    from sim.validation import FIGURES_DIR, validation_report
+
+    if args.out is not None:
+        _check_output_path(args.out, {".md"})
+    report = validation_report(args.scenarios or None)
+    if args.out is None:
+        print(report.text, end="")
+    else:
+        folder = args.out.parent / FIGURES_DIR
+        folder.mkdir(exist_ok=True)
+        for name, svg in report.figures.items():
+            _write_text(svg, folder / name)
+        _write_text(report.text, args.out)
+        verdict = "every claim passed and every stylised fact held" if report.ok else "NOT all passed"
+        print(f"wrote {args.out} and its figures in {folder}: {verdict}")
+    return 0 if report.ok else 1
+
+
+def _write_text(text: str, path: Path) -> None:
+    """Write atomically, like `_write_table`."""
+    try:
+        write_atomically(path, lambda temporary: Path(temporary).write_text(text))
+    except OSError as err:
+        raise CommandError(f"{path}: cannot write: {err.strerror or err}") from None
 
 
 def command_sweep(args: argparse.Namespace) -> int:
@@ -508,20 +605,17 @@ def _check_output_path(path: Path, suffixes: set[str] = frozenset({".csv", ".par
 
 def _write_table(table: pd.DataFrame, path: Path) -> None:
     """Write atomically: a failed write never leaves a half-written file behind."""
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+
+    def write(temporary: str) -> None:
         if path.suffix == ".parquet":
             table.to_parquet(temporary, index=False)
         else:
             table.to_csv(temporary, index=False)
-        os.replace(temporary, path)
+
+    try:
+        write_atomically(path, write)
     except OSError as err:
         raise CommandError(f"{path}: cannot write: {err.strerror or err}") from None
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 COMMANDS = {
@@ -530,6 +624,7 @@ COMMANDS = {
     "show": command_show,
     "check-claims": command_check_claims,
     "calibrate": command_calibrate,
+    "validate": command_validate,
     "sweep": command_sweep,
     "explain": command_explain,
     "sensitivity": command_sensitivity,
