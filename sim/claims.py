@@ -59,6 +59,7 @@ class ClaimResult:
     median_reference: float
     placebo_held: int
     placebo_undefined: int
+    placebo_tied: int
 
     @property
     def share(self) -> float:
@@ -66,7 +67,8 @@ class ClaimResult:
 
     @property
     def interval(self) -> tuple[float, float]:
-        """95% confidence interval of the share of seeds on which the claim holds (Clopper-Pearson)."""
+        """95% confidence interval of the share of seeds on which the claim holds (Clopper-Pearson);
+        for information: the verdict uses the share itself."""
         ci = binomtest(self.held, self.seeds).proportion_ci(confidence_level=0.95)
         return float(ci.low), float(ci.high)
 
@@ -76,9 +78,14 @@ class ClaimResult:
 
     @property
     def placebo_note(self) -> str:
-        """The placebo's share, and how often it left the metric undefined (a vacuous failure)."""
-        note = f"{self.placebo_share:.0%}"
-        return note + f" ({self.placebo_undefined / self.seeds:.0%} undefined)" if self.placebo_undefined else note
+        """The placebo's share, and how often it failed because the metric had no value
+        ("undefined": a vacuous failure) or because both sides came out exactly equal ("tied")."""
+        notes = [
+            f"{count / self.seeds:.0%} {what}"
+            for count, what in ((self.placebo_undefined, "undefined"), (self.placebo_tied, "tied"))
+            if count
+        ]
+        return f"{self.placebo_share:.0%}" + (f" ({', '.join(notes)})" if notes else "")
 
     @property
     def passed(self) -> bool:
@@ -111,22 +118,30 @@ def holds(scenario: Scenario, claim: Claim, placebo: bool = False) -> tuple[np.n
 
 
 def _refuse_empty_placebo(scenario: Scenario, claim: Claim) -> None:
+    """Refuse a placebo that changes nothing, or that makes the two sides of the comparison the same
+    scenario (it would fail by construction, testing nothing: a placebo must cut the mechanism's
+    channel and keep the claim's contrast)."""
+    where = f"scenario '{scenario.name}', claim '{claim.text}': placebo {claim.placebo}"
     compared = [scenario] + ([load_scenario(claim.reference)] if claim.reference is not None else [])
     try:
-        unchanged = all(_parameters(load_scenario(s, claim.placebo)) == _parameters(s) for s in compared)
+        placebo = [load_scenario(s, claim.placebo) for s in compared]
+        if claim.counterfactual is not None:
+            placebo.append(load_scenario(placebo[0], claim.counterfactual))
     except ParameterError as err:
-        raise ClaimError(f"scenario '{scenario.name}', claim '{claim.text}': placebo: {err}") from None
-    if unchanged:
+        raise ClaimError(f"{where}: {err}") from None
+    if all(_parameters(p) == _parameters(s) for p, s in zip(placebo[: len(compared)], compared, strict=True)):
+        raise ClaimError(f"{where} changes no parameter; a placebo must switch the claim's mechanism off")
+    if claim.value is None and _parameters(placebo[0]) == _parameters(placebo[1]):
         raise ClaimError(
-            f"scenario '{scenario.name}', claim '{claim.text}': placebo {claim.placebo} changes no parameter; "
-            "a placebo must switch the claim's mechanism off"
+            f"{where} makes both sides of the comparison the same scenario, so it fails by construction; "
+            "cut the mechanism's channel instead and keep the claim's contrast"
         )
 
 
 def check_claim(scenario: Scenario, claim: Claim) -> ClaimResult:
     """Run the scenario (and its comparison) over the claim's seeds, with and without its placebo."""
     held, values, reference = holds(scenario, claim)
-    placebo_held, placebo_values, _ = holds(scenario, claim, placebo=True)
+    placebo_held, placebo_values, placebo_reference = holds(scenario, claim, placebo=True)
     return ClaimResult(
         scenario=scenario.name,
         claim=claim,
@@ -135,8 +150,15 @@ def check_claim(scenario: Scenario, claim: Claim) -> ClaimResult:
         median_value=float(np.median(values)),
         median_reference=float(np.median(reference)),
         placebo_held=int(np.sum(placebo_held)),
-        placebo_undefined=int(np.sum(np.isnan(placebo_values))),
+        placebo_undefined=int(np.sum(undefined(placebo_values, placebo_reference))),
+        placebo_tied=int(np.sum((placebo_values == placebo_reference) & np.isfinite(placebo_values))),
     )
+
+
+def undefined(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Seeds where the comparison has nothing to compare: a metric without a value (NaN), or an
+    event that never happened on either side (both +infinity, e.g. no breakthrough in either run)."""
+    return np.isnan(values) | np.isnan(reference) | (np.isinf(values) & np.isinf(reference))
 
 
 def _parameters(scenario: Scenario) -> dict:

@@ -360,7 +360,8 @@ def command_check_claims(args: argparse.Namespace) -> int:
     print(
         f"\n{len(table) - failed} passed, {failed} failed (a claim passes when it holds on at least its required "
         f"share of seeds and, with its mechanism switched off (placebo), on under {PLACEBO_MAX_SHARE:.0%}; "
-        "'undefined': the placebo left the metric without a value, e.g. no world-model product to measure from)"
+        "'undefined': the placebo left the metric without a value, e.g. no world-model product to measure from; "
+        "'tied': both sides came out equal, the placebo cut the only channel; the 95% interval is for information)"
     )
     return 1 if failed else 0
 
@@ -429,7 +430,12 @@ def command_validate(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         _check_output_path(args.out, {".md"})
-    report = validation_report(args.scenarios or None)
+    from sim.claims import ClaimError
+
+    try:
+        report = validation_report(args.scenarios or None)
+    except ClaimError as err:
+        raise CommandError(str(err)) from None
     if args.out is None:
         print(report.text, end="")
     else:

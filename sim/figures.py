@@ -99,6 +99,8 @@ def claims_chart(labels: Sequence[str], held: Sequence[float], placebo: Sequence
 
 def _extent(values: Sequence[float], log: bool) -> tuple[float, float]:
     finite = [v for v in values if v is not None and math.isfinite(v) and (v > 0 or not log)]
+    if not finite:
+        return (1.0, 10.0) if log else (0.0, 1.0)
     lo, hi = min(finite), max(finite)
     if log:
         return 10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi))
@@ -106,7 +108,7 @@ def _extent(values: Sequence[float], log: bool) -> tuple[float, float]:
 
 
 def _t(value: float, log: bool) -> float:
-    return math.log10(value) if log else value
+    return math.log10(max(value, 1e-300)) if log else value
 
 
 def _scale(d0: float, d1: float, r0: float, r1: float):

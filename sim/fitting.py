@@ -83,9 +83,15 @@ def load_fit_spec(path: str | Path) -> tuple[FitSpec, dict, list[Target]]:
     try:
         targets = [target_by_figure(figure) for figure in spec.targets]
         base = read_scenario_data(resolve(spec.scenario))
+        scenario = validate_scenario(base, spec.scenario)
         for name, bounds in spec.parameters.items():
+            _current(scenario, name)  # a name the fit can read and write back
             for value in bounds:
                 validate_scenario(apply_overrides(base, {name: value}), f"parameters.{name} = {value!r}")
+        try:
+            target_values(scenario, targets, 1, spec.steps)
+        except ValueError as err:
+            raise ParameterError(f"steps = {spec.steps}: {err}") from None
     except ParameterError as err:
         raise ParameterError(f"{path}: {err}") from None
     return spec, base, targets
@@ -131,7 +137,7 @@ def fit(
     low = np.array([spec.parameters[n][0] for n in names])
     high = np.array([spec.parameters[n][1] for n in names])
     start_scenario = validate_scenario(base)
-    start = np.clip([_current(start_scenario, base, n) for n in names], low, high)
+    start = np.clip([_current(start_scenario, n) for n in names], low, high)
     evaluations = 0
 
     def scenario_at(unit: np.ndarray) -> Scenario:
@@ -143,6 +149,7 @@ def fit(
         evaluations += 1
         z = standardised(target_values(scenario_at(unit), targets, spec.seeds, spec.steps), targets)
         score = float(np.sum(z * z))
+        score = score if np.isfinite(score) else 1e12  # a candidate the measures cannot score
         if progress is not None:
             progress(evaluations, score)
         return score
@@ -188,17 +195,21 @@ def _simplex(unit_start: np.ndarray) -> np.ndarray:
     return np.array(points)
 
 
-def _current(scenario: Scenario, base: dict, name: str) -> float:
-    """The scenario's value of an override name (environment.X, drivers.X, firms.NAME.TRAIT)."""
+def _current(scenario: Scenario, name: str) -> float:
+    """The scenario's value of a fit parameter, named environment.FIELD, drivers.FIELD or
+    firms.NAME.TRAIT (the forms the fit can write back into a file)."""
     group, _, rest = name.partition(".")
-    if group in ("environment", "drivers"):
+    if group in ("environment", "drivers") and rest in type(getattr(scenario, group)).model_fields:
         return float(getattr(getattr(scenario, group), rest))
     if group == "firms":
         firm_name, _, trait = rest.rpartition(".")
         firm = next((f for f in scenario.firms if f.name == firm_name), None)
-        if firm is not None:
+        if firm is not None and trait in type(firm).model_fields:
             return float(getattr(firm, trait))
-    raise ParameterError(f"fit parameter '{name}': write environment.FIELD, drivers.FIELD or firms.NAME.TRAIT")
+    raise ParameterError(
+        f"fit parameter '{name}': write environment.FIELD, drivers.FIELD or firms.NAME.TRAIT with a firm's "
+        f"name (firms: {', '.join(f.name for f in scenario.firms)})"
+    )
 
 
 def write_fitted(path: Path, fitted: dict[str, float]) -> list[str]:

@@ -61,6 +61,15 @@ def test_a_validation_target_in_the_objective_is_refused(tmp_path):
             '[parameters]\n"environment.adoption_rate" = [2.0, 1.0]\n',
             "low < high",
         ),
+        (
+            'targets = ["OpenAI revenue growth through 2025"]\n[parameters]\n"llm_ceiling" = [1.0, 3.0]\n',
+            "firms.NAME.TRAIT",
+        ),
+        (
+            'targets = ["OpenAI revenue growth through 2025"]\n[parameters]\n"firms.*.wm_floor" = [0.0, 0.5]\n',
+            "with a firm's name",
+        ),
+        ('targets = ["OpenAI revenue growth through 2025"]\nsteps = 2\n', "steps = 2: the run does not reach 2025Q4"),
     ],
 )
 def test_bad_fit_specs_get_a_clear_message(tmp_path, text, message):

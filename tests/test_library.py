@@ -58,41 +58,40 @@ def test_claim_holds_over_its_seeds(name, index):
     )
 
 
+def check_one_claim(tmp_path, claim: str) -> int:
+    """`aisim check-claims` on a baseline child holding one claim (TOML lines after [[claims]])."""
+    path = tmp_path / "claim.toml"
+    path.write_text('extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "LLMs get most of the money"\n' + claim)
+    return main(["check-claims", str(path)])
+
+
+SHARE_ABOVE_HALF = 'metric = "llm_spend_share"\ncompare = "greater"\nvalue = 0.5\n'
+
+
 def test_a_claim_that_holds_under_its_placebo_fails(tmp_path, capsys):
     """A claim that holds whatever its mechanism does tests nothing: its verdict is FAIL."""
-    path = tmp_path / "vacuous.toml"
-    path.write_text(
-        'extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "LLMs get most of the money"\n'
-        'metric = "llm_spend_share"\ncompare = "greater"\nvalue = 0.5\nseeds = 10\n'
-        'placebo = { "drivers.sunk_cost" = 0.0 }\n'
-    )
-    assert main(["check-claims", str(path)]) == 1
+    assert check_one_claim(tmp_path, SHARE_ABOVE_HALF + 'seeds = 10\nplacebo = { "drivers.sunk_cost" = 0.0 }\n') == 1
     out = capsys.readouterr().out
     assert "100%" in out and "FAIL" in out  # holds on every seed, and on every seed of its placebo
 
 
-def test_a_placebo_that_changes_nothing_is_refused(tmp_path, capsys):
-    path = tmp_path / "no_placebo.toml"
-    path.write_text(
-        'extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "LLMs get most of the money"\n'
-        'metric = "llm_spend_share"\ncompare = "greater"\nvalue = 0.5\nseeds = 3\n'
-        'placebo = { "drivers.sunk_cost" = 1.0 }\n'  # the baseline's own value
-    )
-    assert main(["check-claims", str(path)]) == 2
+@pytest.mark.parametrize(
+    ("claim", "message"),
+    [
+        (SHARE_ABOVE_HALF + 'seeds = 3\nplacebo = { "drivers.sunk_cost" = 1.0 }\n', "changes no parameter"),
+        (  # switching off the very parameter a counterfactual claim compares would fail by construction
+            'metric = "llm_spend_share"\ncompare = "greater"\nseeds = 3\n'
+            'counterfactual = { "drivers.sunk_cost" = 0.0 }\nplacebo = { "drivers.sunk_cost" = 0.0 }\n',
+            "both sides of the comparison the same scenario",
+        ),
+        (SHARE_ABOVE_HALF + 'seeds = 3\nplacebo = { "drivers.greed" = 0.0 }\n', "greed"),
+    ],
+    ids=["changes nothing", "same on both sides", "unknown parameter"],
+)
+def test_a_placebo_that_cannot_test_anything_is_refused(tmp_path, capsys, claim, message):
+    assert check_one_claim(tmp_path, claim) == 2
     err = capsys.readouterr().err
-    assert "LLMs get most of the money" in err and "changes no parameter" in err
-
-
-def test_a_placebo_naming_an_unknown_parameter_is_refused(tmp_path, capsys):
-    path = tmp_path / "bad_placebo.toml"
-    path.write_text(
-        'extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "LLMs get most of the money"\n'
-        'metric = "llm_spend_share"\ncompare = "greater"\nvalue = 0.5\nseeds = 3\n'
-        'placebo = { "drivers.greed" = 0.0 }\n'
-    )
-    assert main(["check-claims", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert "placebo" in err and "greed" in err
+    assert "LLMs get most of the money" in err and "placebo" in err and message in err
 
 
 def test_claims_need_a_placebo_and_at_least_80_percent(tmp_path):
@@ -112,13 +111,8 @@ def test_check_claims_command(capsys):
 
 
 def test_failing_claim_gives_exit_code_1(tmp_path, capsys):
-    path = tmp_path / "impossible.toml"
-    path.write_text(
-        'extends = "baseline"\ntitle = "t"\n[[claims]]\ntext = "no firm ever spends"\n'
-        'metric = "total_llm_spend"\ncompare = "less"\nvalue = 0.0\nseeds = 5\n'
-        'placebo = { "drivers.sunk_cost" = 0.0 }\n'
-    )
-    assert main(["check-claims", str(path)]) == 1
+    impossible = 'metric = "total_llm_spend"\ncompare = "less"\nvalue = 0.0\nseeds = 5\n'
+    assert check_one_claim(tmp_path, impossible + 'placebo = { "drivers.sunk_cost" = 0.0 }\n') == 1
     assert "FAIL" in capsys.readouterr().out
 
 
