@@ -429,7 +429,8 @@ def calibration_table(scenario: Scenario | str = "baseline", seeds: Sequence[int
     history = run_seeds(scenario, list(seeds))
     rows = []
     for target in TARGETS:
-        value = float(np.median(target.measure(history, scenario)))
+        values = target.measure(history, scenario)
+        value = float(np.median(values))
         rows.append(
             {
                 "figure": target.figure,
@@ -437,6 +438,10 @@ def calibration_table(scenario: Scenario | str = "baseline", seeds: Sequence[int
                 "source": target.source if str(target.year) in target.source else f"{target.source} ({target.year})",
                 "published": target.target,
                 "model": value,
+                "model_p5": float(np.percentile(values, 5)),
+                "model_p95": float(np.percentile(values, 95)),
+                "low": target.low,
+                "high": target.high,
                 "range": f"{target.low:g} to {target.high:g}",
                 "met": None if target.kind == "input" else bool(target.low <= value <= target.high),
                 "measured_as": target.how,

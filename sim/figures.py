@@ -69,6 +69,42 @@ def band_chart(
     return _document(parts)
 
 
+def targets_chart(rows: Sequence[tuple[str, float, float, float, float, float]]) -> str:
+    """Each target's accepted range (the shaded strip, scaled to -1..1) against the model's median
+    (dot) and 5-95% of seeds (line); rows are (label, median, p5, p95, low, high). Values beyond
+    three half-widths are drawn at the edge with an arrow."""
+    row, limit = 22, 3.0
+    height = TOP + BOTTOM + row * len(rows)
+    left, right = 300, WIDTH - 30
+    sx = _scale(-limit, limit, left, right)
+    title = escape("Targets: accepted range (shaded) and the model (median, 5-95% of seeds)")
+    parts = [f'<text x="10" y="20" font-size="14" font-weight="bold">{title}</text>']
+    parts.append(
+        f'<rect x="{sx(-1):.1f}" y="{TOP - 4}" width="{sx(1) - sx(-1):.1f}" height="{row * len(rows) + 4}" '
+        f'fill="{PUBLISHED_COLOUR}" fill-opacity="0.12"/>'
+    )
+    for i, (label, median, p5, p95, low, high) in enumerate(rows):
+        y = TOP + i * row + row / 2
+        middle, half = (low + high) / 2, (high - low) / 2
+
+        def z(value: float, middle: float = middle, half: float = half) -> float:
+            return max(-limit, min(limit, (value - middle) / half))
+
+        parts.append(_text(10, y + 4, label if len(label) <= 48 else label[:47] + "…", "#333", size=10))
+        parts.append(
+            f'<line x1="{sx(z(p5)):.1f}" y1="{y:.1f}" x2="{sx(z(p95)):.1f}" y2="{y:.1f}" '
+            f'stroke="{MODEL_COLOUR}" stroke-width="2"/>'
+        )
+        parts.append(f'<circle cx="{sx(z(median)):.1f}" cy="{y:.1f}" r="4" fill="{MODEL_COLOUR}"/>')
+        if abs((median - middle) / half) > limit:
+            beyond_x = sx(z(median)) + (-8 if median > middle else 8)
+            anchor = "end" if median > middle else "start"
+            parts.append(_text(beyond_x, y - 5, "off the scale", "#333", anchor=anchor, size=9))
+    for tick, label in ((-1, "low end"), (1, "high end")):
+        parts.append(_text(sx(tick), height - BOTTOM + 16, label, "#333", anchor="middle"))
+    return _document(parts, height)
+
+
 def claims_chart(labels: Sequence[str], held: Sequence[float], placebo: Sequence[float], required: float) -> str:
     """Each claim's share of seeds where it holds (bar) and where it holds under its placebo (dot)."""
     row = 18

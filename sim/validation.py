@@ -19,7 +19,7 @@ from sim.arrays import ArrayBag
 from sim.calibration import calibration_markdown, calibration_table, frontier_run
 from sim.claims import PLACEBO_MAX_SHARE, ClaimResult, check_claim
 from sim.ensemble import run_seeds
-from sim.figures import Published, band_chart, claims_chart
+from sim.figures import Published, band_chart, claims_chart, targets_chart
 from sim.fitting import fit, load_fit_spec
 from sim.scenarios import load_scenario, scenario_dir, scenario_names
 
@@ -130,7 +130,7 @@ def validation_report(names: Sequence[str] | None = None) -> Report:
     claims = claims_table(names)
     facts = stylised_facts_table(names)
     ok = all(result.passed for result in claims) and bool(facts.held.all())
-    figures = {**_baseline_figures(), "claims.svg": _claims_figure(claims)}
+    figures = {**_baseline_figures(), "targets.svg": _targets_figure(targets), "claims.svg": _claims_figure(claims)}
     sections = [
         _summary(targets, claims, facts),
         _figures_section(),
@@ -183,6 +183,16 @@ def _baseline_figures() -> dict[str, str]:
     }
 
 
+def _targets_figure(targets: pd.DataFrame) -> str:
+    counted = targets[targets.kind != "input"]
+    return targets_chart(
+        [
+            (f"{row.kind[:3]}.: {row.figure}", row.model, row.model_p5, row.model_p95, row.low, row.high)
+            for row in counted.itertuples()
+        ]
+    )
+
+
 def _claims_figure(claims: list[ClaimResult]) -> str:
     labels = [f"{r.scenario}: {r.claim.text}" for r in claims]
     return claims_chart(labels, [r.share for r in claims], [r.placebo_share for r in claims], 0.8)
@@ -192,6 +202,8 @@ def _figures_section() -> str:
     return "\n".join(
         [
             "## Figures",
+            "",
+            f"![Every calibration and validation target against the model]({FIGURES_DIR}/targets.svg)",
             "",
             f"![OpenAI-like revenue against published figures]({FIGURES_DIR}/openai_revenue.svg)",
             "",
