@@ -207,6 +207,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _refuse_nonfinite(history: list) -> None:
+    """A run whose state holds NaN or infinity is refused before anything is printed or written."""
+    from sim.ensemble import nonfinite_runs
+
+    bad = next((t for t, state in enumerate(history) if nonfinite_runs(state)), None)
+    if bad is not None:
+        raise CommandError(
+            f"the run produced non-finite values (NaN or infinity) in quarter {bad}: these parameters are beyond "
+            "what the model can compute; nothing was written"
+        )
+
+
 def command_run(args: argparse.Namespace) -> None:
     """`aisim run`: run a scenario, print summaries, write tables."""
     from sim.model import AIRaceModel
@@ -217,6 +229,7 @@ def command_run(args: argparse.Namespace) -> None:
             _check_output_path(path)
     scenario = load_scenario(args.scenario, args.overrides)
     model = AIRaceModel(scenario, rng=args.seed, steps=args.steps).run()
+    _refuse_nonfinite(model.history)
     table = model.firm_dataframe()
     first, last = table.quarter.iloc[[0, -1]]
     print(f"{scenario.title or scenario.name}: seed {model.seed}, {model.quarter} quarters ({first} to {last})\n")

@@ -8,11 +8,30 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+import numpy as np
+
 from sim.arrays import ArrayBag, ModelParams
 from sim.mechanisms import advance, initial_state
 from sim.noise import NoiseSource
 from sim.outputs import StackedHistory
 from sim.params import Scenario
+from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
+
+SENTINELS = ("cash", "x", "market_share")
+"""Variables checked every quarter for NaN or infinity (every other mechanism feeds into them);
+every variable is checked in the last quarter."""
+
+
+def nonfinite_runs(state: ArrayBag, names: Collection[str] | None = None) -> np.ndarray:
+    """Per run of a batch state: whether any of the named output variables (default: all) holds NaN
+    or infinity. The model never produces them for valid parameters it can compute; where it does,
+    the run's results mean nothing and must not be reported as ok."""
+    names = [*FIRM_VARIABLES, *MARKET_VARIABLES] if names is None else names
+    bad = np.zeros(state["cash"].shape[1:], dtype=bool)
+    for name in names:
+        if name in state:
+            bad |= ~np.isfinite(state[name]).all(axis=0)
+    return bad
 
 
 def run_batch(
@@ -30,10 +49,16 @@ def run_batch(
     state = initial_state(params)
     noise = NoiseSource(list(seeds), params.n_firms)
     history = []
+    first_bad = np.full(len(seeds), -1)
     for t in range(steps):
         state = advance(state, params, noise.at(t), t)
         history.append(state if keep is None else ArrayBag({name: state[name] for name in keep}))
-    return StackedHistory(history)
+        first_bad = np.where((first_bad < 0) & nonfinite_runs(state, SENTINELS), t, first_bad)
+    if steps:
+        first_bad = np.where((first_bad < 0) & nonfinite_runs(state), steps - 1, first_bad)
+    stacked = StackedHistory(history)
+    object.__setattr__(stacked, "first_nonfinite_step", first_bad)
+    return stacked
 
 
 def run_seeds(scenario: Scenario, seeds: Sequence[int], steps: int | None = None) -> StackedHistory:

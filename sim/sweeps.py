@@ -16,6 +16,7 @@ chunks are in flight at once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -131,7 +132,13 @@ def _run_lockstep(task: ChunkTask, group: pd.DataFrame, scenarios: dict, steps: 
     history = run_batch(params, group.seed.tolist(), steps, keep=keep)
     firm_measures = FirmMeasures(history)
     run_measures = RunMeasures(history, firm_measures)
-    columns = {"status": "ok", "error": ""}
+    bad = history.first_nonfinite_step
+    columns = {
+        "status": np.where(bad >= 0, "failed", "ok"),
+        "error": np.where(
+            bad >= 0, [f"non-finite values (NaN or infinity) in the model state by quarter {q}" for q in bad], ""
+        ),
+    }
     columns.update({name: getattr(run_measures, name)[:, 0] for name in task.measures})
     for measure in task.firm_measures:
         values = getattr(firm_measures, measure)
@@ -209,7 +216,7 @@ def run_sweep(
     chunk_count = _chunk_count(plan, spec)
     out = Path(out) if out is not None else None
     client = connect(scheduler) if scheduler is not None else None
-    done = _prepare_folder(out, spec, plan, chunk_count, resume) if out is not None else set()
+    done = _prepare_folder(out, spec, base, plan, chunk_count, resume) if out is not None else set()
     todo = [i for i in range(chunk_count) if i not in done]
     kept: list[pd.DataFrame] = []
     failed = 0
@@ -390,8 +397,11 @@ def connect(address: str) -> Any:
 # --- the results folder ---------------------------------------------------------------
 
 
-def _prepare_folder(out: Path, spec: SweepSpec, plan: pd.DataFrame, chunk_count: int, resume: bool) -> set[int]:
-    """Check the folder against the spec; return the chunks already done (when resuming)."""
+def _prepare_folder(
+    out: Path, spec: SweepSpec, base: dict, plan: pd.DataFrame, chunk_count: int, resume: bool
+) -> set[int]:
+    """Check the folder against the spec, its base scenario and the code's versions; return the
+    chunks already done (when resuming)."""
     manifest_path = out / MANIFEST
     if manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
@@ -400,6 +410,12 @@ def _prepare_folder(out: Path, spec: SweepSpec, plan: pd.DataFrame, chunk_count:
                 f"{out}: holds the results of a different sweep spec (hash {manifest.get('spec_hash')}, this spec "
                 f"{spec.digest()}); resuming would mix them. Use another --out folder."
             )
+        for key, now, what in _model_identity(base):
+            if manifest.get(key) != now:
+                raise ParameterError(
+                    f"{out}: its runs were made with {what} {manifest.get(key, 'not recorded')}, this sweep has {now}; "
+                    "resuming would mix results of two models. Restore it, or use another --out folder."
+                )
         if not resume:
             state = "complete" if manifest.get("status") == "complete" else "unfinished"
             raise ParameterError(f"{out}: already holds this sweep ({state}); add --resume to finish or reuse it")
@@ -410,19 +426,28 @@ def _prepare_folder(out: Path, spec: SweepSpec, plan: pd.DataFrame, chunk_count:
         for leftover in (out / sub).glob(".*.tmp"):
             leftover.unlink()  # a chunk a killed sweep was writing
     if not manifest_path.is_file():
-        _write_json(manifest_path, _manifest(spec, plan, chunk_count))
+        _write_json(manifest_path, _manifest(spec, base, plan, chunk_count))
     return {int(p.stem.split("-")[1]) for p in (out / "runs").glob("chunk-*.parquet")}
 
 
-def _manifest(spec: SweepSpec, plan: pd.DataFrame, chunk_count: int) -> dict:
+def _model_identity(base: dict) -> list[tuple[str, str, str]]:
+    """What must not change between a sweep's start and its resume: (manifest key, value now, name)."""
     import sim
 
+    scenario = hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return [
+        ("base_scenario_hash", scenario, "a base scenario (parameters, parents included) of hash"),
+        ("aisim_version", sim.__version__, "aisim"),
+        ("numpy_version", np.__version__, "numpy"),
+    ]
+
+
+def _manifest(spec: SweepSpec, base: dict, plan: pd.DataFrame, chunk_count: int) -> dict:
     return {
         "name": spec.name,
         "spec": spec.model_dump(mode="json"),
         "spec_hash": spec.digest(),
-        "aisim_version": sim.__version__,
-        "numpy_version": np.__version__,
+        **{key: now for key, now, _ in _model_identity(base)},
         "design": spec.design,
         "parameter_sets": int(plan.set_id.nunique()),
         "seeds": spec.replicates.seed_list() if len(spec.replicates.seed_list()) <= 1000 else "see spec.replicates",

@@ -13,6 +13,7 @@ import pytest
 
 from sim import AIRaceModel, ParameterError, load_scenario, scenario_names
 from sim.arrays import ArrayBag
+from sim.cli import main
 from sim.outputs import run_summary, stack_history
 from sim.sweep_spec import load_spec, plan_runs, spec_from_data
 from sim.sweeps import load_results, run_sweep, sweep
@@ -241,6 +242,25 @@ def test_refuses_a_folder_of_another_spec_and_a_finished_folder_without_resume(t
     assert report.chunks_run == 0 and report.chunks_skipped == 3
 
 
+def test_resume_refuses_a_changed_base_scenario_or_other_versions(tmp_path):
+    """Resuming after the base scenario was edited, or with other code, would mix two models."""
+    scenario = tmp_path / "mine.toml"
+    scenario.write_text('extends = "baseline"\n[environment]\nllm_ceiling = 1.8\n')
+    out = tmp_path / "out"
+    spec = small_spec(scenario=str(scenario), parameters={"drivers.sunk_cost": {"values": [0, 2]}})
+    run_sweep(spec, out)
+    scenario.write_text('extends = "baseline"\n[environment]\nllm_ceiling = 2.2\n')
+    with pytest.raises(ParameterError, match=r"base scenario .* of hash .*resuming would mix results of two models"):
+        run_sweep(spec, out, resume=True)
+    scenario.write_text('extends = "baseline"\n[environment]\nllm_ceiling = 1.8\n')
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "numpy_version": "1.0.0"}))
+    with pytest.raises(ParameterError, match=r"made with numpy 1\.0\.0, this sweep has"):
+        run_sweep(spec, out, resume=True)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    assert run_sweep(spec, out, resume=True).chunks_run == 0
+
+
 def test_refuses_a_non_empty_folder_without_manifest(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     with pytest.raises(ParameterError, match="not empty and holds no sweep manifest"):
@@ -278,3 +298,41 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
         assert not got.duplicated(["run_id", "step", "firm"] if table == "series" else ["run_id"]).any()
         pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_a_run_with_nan_in_its_state_is_failed_not_ok(monkeypatch):
+    """Non-finite values in the model state make a run 'failed' with the quarter named, never 'ok'."""
+    import sim.ensemble
+
+    real_advance = sim.ensemble.advance
+
+    def poisoned(state, params, noise, t):
+        new = real_advance(state, params, noise, t)
+        if t == 3:
+            new["cash"] = new["cash"].copy()
+            new["cash"][0, 1] = np.nan  # firm 0 of the second run
+        return new
+
+    monkeypatch.setattr(sim.ensemble, "advance", poisoned)
+    spec = {"scenario": "baseline", "steps": 6, "parameters": {}, "replicates": {"count": 3}}
+    table = sweep(spec, workers=1)
+    assert table.status.tolist() == ["ok", "failed", "ok"]
+    assert "quarter 3" in table.error.iloc[1]
+
+
+def test_aisim_run_refuses_a_run_with_nan(monkeypatch, tmp_path, capsys):
+    import sim.model
+
+    real_advance = sim.model.advance
+
+    def poisoned(state, params, noise, t):
+        new = real_advance(state, params, noise, t)
+        if t == 2:
+            new["cash"] = new["cash"] * np.nan
+        return new
+
+    monkeypatch.setattr(sim.model, "advance", poisoned)
+    out = tmp_path / "run.csv"
+    assert main(["run", "baseline", "--seed", "1", "--steps", "5", "--out", str(out)]) == 2
+    assert "non-finite values (NaN or infinity) in quarter 2" in capsys.readouterr().err
+    assert not out.exists()
