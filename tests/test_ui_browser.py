@@ -185,3 +185,37 @@ def test_a_second_browser_context_starts_fresh(chromium_browser, server):
         first.context.close()
         if second is not None:
             second.context.close()
+
+
+def test_the_front_end_proxy_serves_installed_files_only(server):
+    """A GET naming a folder must not delete it (Solara's proxy did), and an unknown path is a quick
+    404, not a wait on a CDN this tool works without."""
+    import shutil
+    import time
+    import urllib.error
+    import urllib.request
+
+    from viz.assets import cdn_folder
+
+    url, _ = server
+    decoy = cdn_folder() / "aisim-test-decoy@1.0.0"
+    (decoy / "dist").mkdir(parents=True, exist_ok=True)
+    (decoy / "dist" / "ok.js").write_text("// installed\n")
+    try:
+
+        def status(path: str) -> int:
+            try:
+                with urllib.request.urlopen(f"{url}_solara/cdn/{path}", timeout=5) as answer:
+                    return answer.status
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        assert status("aisim-test-decoy@1.0.0/dist") == 404
+        assert (decoy / "dist" / "ok.js").is_file(), "the proxy deleted an installed folder"
+        assert status("aisim-test-decoy@1.0.0/dist/ok.js") == 200
+        started = time.monotonic()
+        assert status("aisim-no-such-package@9.9.9/index.js") == 404
+        assert time.monotonic() - started < 2.0
+        assert status("aisim-test-decoy@1.0.0/../../../etc/passwd") == 404
+    finally:
+        shutil.rmtree(decoy)

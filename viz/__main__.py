@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from viz.assets import MARKER, cdn_folder, required_packages
+from viz.assets import MARKER, cdn_folder, required_packages, serve_installed_files_only
 
 
 def main() -> int:
@@ -26,8 +26,14 @@ def main() -> int:
     os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")
     app = Path(__file__).with_name("app.py")
     print(f"aisim UI on http://{args.host}:{args.port}/  (Ctrl-C to stop)", flush=True)
-    command = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host, "--port", str(args.port)]
-    os.execv(sys.executable, [*command, "--production", "--no-open"])
+    # Solara serves from this process (no reload in production). Its front-end proxy is made to serve
+    # installed files only before its server module is loaded (that module imports get_path by name
+    # from cdn_helper; loading it here, before `run` sets the app up, would leave no app to serve).
+    import solara.server.cdn_helper  # noqa: F401  (loaded so that it can be patched)
+    from solara.__main__ import cli
+
+    serve_installed_files_only()
+    cli(["run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open"])
     return 0
 
 

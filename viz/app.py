@@ -17,9 +17,12 @@ import solara
 
 from sim.outputs import frontier_training_table, quarter_label
 from viz import charts
+from viz.assets import serve_installed_files_only
 from viz.controls import ParameterPanel
 from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
 from viz.vega import VegaChart
+
+serve_installed_files_only()  # the front-end proxy serves installed files only, never deletes or fetches
 
 VIEWS = ["Run", "Parameters", "Uncertainty", "Compare", "Explain"]
 

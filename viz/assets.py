@@ -89,6 +89,29 @@ def _unpack(tarball: Path, target: Path) -> None:
             archive.extract(member, target, filter="data")
 
 
+def serve_installed_files_only() -> None:
+    """Make Solara's front-end proxy serve only files already installed here (call in the server).
+
+    Solara's proxy (``/_solara/cdn/...``) deletes a cached folder when a request names it, and
+    fetches any unknown path from a CDN: one GET could remove the installed front end, and each
+    unknown path ties a worker up waiting for a network this tool is meant to work without. Here
+    a path that is not an installed file is a 404, and nothing is deleted or fetched.
+    """
+
+    def installed_file(base_cache_dir: Path, path: str) -> Path:
+        folder = Path(base_cache_dir).resolve()
+        parts = path.replace("\\", "/").split("/")
+        candidate = (folder / (path if len(parts) != 1 else f"{path}/__main.js")).resolve()
+        if folder not in candidate.parents or not candidate.is_file():
+            raise FileNotFoundError(path)
+        return candidate
+
+    for name in ("solara.server.starlette", "solara.server.cdn_helper"):
+        module = sys.modules.get(name)  # patched where the server has loaded it; nothing else imported
+        if module is not None and hasattr(module, "get_path"):
+            module.get_path = installed_file
+
+
 def main() -> None:
     installed = install()
     print(f"front-end files ready in {cdn_folder()} ({len(installed)} newly installed)")
