@@ -24,6 +24,20 @@ def test_choosing_a_scenario_loads_its_story_and_restarts():
     assert "LeCun" in session.base.story and session.draft["environment"]["llm_ceiling"] == 1.3
 
 
+@pytest.mark.parametrize("crafted", ["/etc/passwd", "scenarios/baseline.toml", "../../etc/hosts", "baseline "])
+def test_a_crafted_scenario_name_reads_no_file(crafted, monkeypatch):
+    """The Scenario select accepts library names only: a crafted widget message naming a path is
+    refused before anything is read, and the session keeps its scenario."""
+    import viz.session
+
+    session = Session("sunk_cost_trap")
+    monkeypatch.setattr(viz.session, "load_scenario", lambda *a, **k: pytest.fail(f"read {a[0]!r}"))
+    session.choose(crafted)
+    assert session.scenario_name == "sunk_cost_trap" and session.message
+    with pytest.raises(ValueError, match="only scenarios of the library"):
+        session.compare(crafted)
+
+
 def test_out_of_range_input_is_refused_with_the_reason():
     session = Session()
     message = session.set_value("firms.2.openness", 3.0)

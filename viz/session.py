@@ -75,7 +75,11 @@ class Session:
         return scenario_names()
 
     def choose(self, name: str) -> None:
-        """Load a scenario from the library and restart with it."""
+        """Load a scenario from the library and restart with it. Only library names are accepted: a
+        crafted widget message naming a file path is refused, and nothing is read."""
+        if name not in scenario_names():
+            self.message = "That scenario is not in the library."
+            return
         self.scenario_name = name
         self.base = load_scenario(name)
         self.draft = self.base.model_dump()
@@ -209,6 +213,8 @@ class Session:
         Returns one row per measure: both medians, the median paired difference and the share
         of seeds on which this scenario is higher; ``comparison_series`` holds median series.
         """
+        if other != EDITED and other not in scenario_names():
+            raise ValueError("only scenarios of the library can be compared")
         mine = self.scenario()
         theirs = self.base if other == EDITED else load_scenario(other)
         label_a = f"{self.scenario_name} (edited)" if self.is_edited() else self.scenario_name
