@@ -85,8 +85,20 @@ def read_scenario_data(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any
 
 
 def _resolve_parent(name: str, child: Path) -> Path:
-    sibling = child.parent / (name if name.endswith(".toml") else f"{name}.toml")
-    return sibling if sibling.is_file() else resolve(name)
+    """The parent a scenario extends: a file beside it, or a scenario of the library; never a path
+    from the current folder, and never one that leaves both (``extends = "../../etc/passwd"``)."""
+    sibling = (child.parent / (name if name.endswith(".toml") else f"{name}.toml")).resolve()
+    allowed = (child.parent.resolve(), scenario_dir().resolve())
+    if not any(folder == sibling.parent or folder in sibling.parents for folder in allowed):
+        raise ParameterError(
+            f"'{name}' leaves the scenario's folder and the scenario library; give a library name "
+            "or a file beside the scenario"
+        )
+    if sibling.is_file():
+        return sibling
+    if "/" in name or "\\" in name or name.endswith(".toml"):
+        raise ParameterError(f"no such scenario file '{name}' beside {child.name}")
+    return resolve(name)
 
 
 def merge_scenarios(parent: dict, child: dict, source: Path | str = "scenario") -> dict:

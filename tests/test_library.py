@@ -142,6 +142,24 @@ def test_extends_overrides_only_what_differs():
     assert child.story != base.story and child.claims != base.claims
 
 
+@pytest.mark.parametrize("parent", ["../../etc/passwd", "/etc/hostname", "../outside.toml"])
+def test_extends_never_leaves_the_scenarios_folder_or_the_library(tmp_path, parent):
+    (tmp_path / "outside.toml").write_text('extends = "baseline"\n')
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    child = folder / "child.toml"
+    child.write_text(f'extends = "{parent}"\n')
+    with pytest.raises(ParameterError, match="leaves the scenario's folder and the scenario library"):
+        load_scenario(child)
+
+
+def test_extends_finds_a_file_beside_the_scenario_before_the_library(tmp_path):
+    (tmp_path / "baseline.toml").write_text('extends = "lecun_is_right"\n[drivers]\nsunk_cost = 2.5\n')
+    (tmp_path / "child.toml").write_text('extends = "baseline"\n')
+    scenario = load_scenario(tmp_path / "child.toml")
+    assert scenario.drivers.sunk_cost == 2.5 and scenario.environment.llm_ceiling == 1.3
+
+
 def test_extends_merges_firms_by_name(tmp_path):
     path = tmp_path / "child.toml"
     path.write_text(
