@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("scenario", metavar="SCENARIO", help="a scenario name (see `aisim scenarios`) or a .toml file")
     run.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
-    run.add_argument("--steps", type=_positive_int, default=None, help="quarters to run (default: the scenario's)")
+    run.add_argument(
+        "--steps", type=_quarters, default=None, help="quarters to run, 1 to 200 (default: the scenario's)"
+    )
     run.add_argument(
         "--set",
         dest="overrides",
@@ -195,6 +197,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="processes to run on: this one and N-1 forked helpers (default: cores)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _quarters(text: str) -> int:
+    """A run length: a whole number of quarters within the bounds scenario files have."""
+    value = _positive_int(text)
+    _, most = field_bounds(Environment, "steps")
+    if value > most:
+        raise argparse.ArgumentTypeError(f"at most {most:g} quarters (50 years), as in scenario files; got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:

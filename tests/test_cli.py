@@ -44,6 +44,7 @@ def test_run_writes_the_per_firm_table(tmp_path, suffix, capsys):
         (["run", "baseline", "--set", "firms.Meta-like.openness=x"], "openness"),
         (["run", "baseline", "--out", "table.xlsx"], "output must end in .csv or .parquet"),
         (["run", "baseline", "--steps", "0"], "--steps: must be at least 1"),
+        (["run", "baseline", "--steps", "1000000000"], "--steps: at most 200 quarters"),
         (["run", "baseline", "--seed", "abc"], "--seed: invalid int value"),
     ],
 )
