@@ -422,11 +422,14 @@ TARGETS: tuple[Target, ...] = (
 )
 
 
-def calibration_table(scenario: Scenario | str = "baseline", seeds: Sequence[int] = range(100)) -> pd.DataFrame:
+def calibration_table(
+    scenario: Scenario | str = "baseline", seeds: Sequence[int] = range(100), history: ArrayBag | None = None
+) -> pd.DataFrame:
     """Model value (median over seeds) of every target, with its range and whether it is met
-    (an input is never counted as met: ``met`` is None)."""
+    (an input is never counted as met: ``met`` is None). ``history``: the scenario already run
+    over ``seeds``, when the caller has it."""
     scenario = load_scenario(scenario) if isinstance(scenario, str) else scenario
-    history = run_seeds(scenario, list(seeds))
+    history = run_seeds(scenario, list(seeds)) if history is None else history
     rows = []
     for target in TARGETS:
         values = target.measure(history, scenario)
