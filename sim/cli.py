@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -497,6 +499,11 @@ def command_sweep(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished chunks are kept in {args.out}; finish with --resume", file=sys.stderr)
         return 130
+    except OSError as err:  # a full disk, a folder made read-only under the sweep
+        name = f" {err.filename}" if err.filename else ""
+        raise CommandError(
+            f"{args.out}: cannot write{name}: {err.strerror or err}; finished chunks are kept: fix it, then --resume"
+        ) from None
     rate = report.runs_run / report.seconds if report.seconds > 0 else float("inf")
     print(
         f"{report.runs} runs, {report.failed} failed; this time {report.runs_run} runs in {report.seconds:.1f} s "
@@ -663,6 +670,10 @@ COMMANDS = {
 }
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `aisim`; returns the exit code."""
     parser = build_parser()
@@ -670,14 +681,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if on_main_thread:  # stop on SIGTERM as on Ctrl-C: cleanly, helpers too
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return COMMANDS[args.command](args) or 0
+    except KeyboardInterrupt:
+        print("\naisim: interrupted", file=sys.stderr)
+        return 130
     except (ParameterError, CommandError) as err:
         for line in str(err).splitlines():
             print(f"aisim: error: {line}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

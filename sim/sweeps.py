@@ -3,28 +3,26 @@
 A sweep's runs (`sim.sweep_spec.plan_runs`) are cut into chunks of ``outputs.chunk_size``
 runs. Each chunk runs in lockstep with the same mechanisms as the Mesa model (so each run
 is bit-identical to the Mesa model with its scenario and seed, whichever way it ran), and
-its results are written as soon as it finishes:
-
-    OUT/manifest.json                     spec, its hash, version, design, seeds, status
-    OUT/runs/chunk-000000.parquet ...     one row per run: parameters, seed, measures
-    OUT/series/chunk-000000.parquet ...   per-step variables, when the spec asks for them
-
-Every file is written to a temporary name and renamed, so a killed sweep leaves only
-whole chunks; ``resume=True`` runs the missing ones. Memory stays bounded: only a few
-chunks are in flight at once.
+its results are written as soon as it finishes, into a results folder (`sim.sweep_folder`
+describes it: Parquet files per chunk, a manifest, and a ledger that resume verifies). A
+killed sweep leaves only chunks that verify; ``resume=True`` runs the rest. Memory stays
+bounded: only a few chunks are in flight at once.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import sweep_folder as folder
 from sim.arrays import ModelParams
 from sim.ensemble import run_batch
 from sim.outputs import FirmMeasures, RunMeasures, measure_inputs
@@ -39,8 +38,9 @@ from sim.params import ParameterError, Scenario
 from sim.sweep_spec import SweepSpec, build_scenario, load_spec, plan_runs, spec_from_data
 from sim.variables import FIRM_VARIABLES
 
-MANIFEST = "manifest.json"
 IN_FLIGHT_PER_WORKER = 2
+HELPER_RESTARTS = 3  # lost helpers replaced per sweep before giving up
+PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 CONNECT_TIMEOUT = "10s"
 
 
@@ -79,6 +79,7 @@ class SweepReport:
     chunks_skipped: int
     seconds: float
     results: pd.DataFrame | None = field(default=None, repr=False)
+    redone: list[str] = field(default_factory=list)  # chunks resume found damaged, and why
 
 
 def run_chunk(task: ChunkTask) -> ChunkResult:
@@ -213,29 +214,64 @@ def run_sweep(
     started = time.perf_counter()
     spec, base = _load(spec)
     plan = plan_runs(spec)
-    chunk_count = _chunk_count(plan, spec)
-    out = Path(out) if out is not None else None
-    client = connect(scheduler) if scheduler is not None else None
-    done = _prepare_folder(out, spec, base, plan, chunk_count, resume) if out is not None else set()
-    todo = [i for i in range(chunk_count) if i not in done]
-    kept: list[pd.DataFrame] = []
-    failed = 0
-    already = sum(_chunk_runs(i, spec.outputs.chunk_size, len(plan)) for i in done)
-    for result in _run_chunks(plan, base, spec, todo, workers, client, progress, already):
-        if out is not None:
-            _write_chunk(out, result)
-        if keep:
-            kept.append(result.runs)
-        failed += result.failed
-    if out is not None:
-        failed += _failed_runs(out, done)
-        _finish_manifest(out, failed)
+    client = connect(scheduler) if scheduler is not None else None  # before anything is written
+    job = _Job(spec, base, plan, _chunk_count(plan, spec), workers, client, progress, keep, started)
+    try:
+        return _run_in_memory(job) if out is None else _run_into_folder(job, Path(out), resume)
+    finally:
+        if client is not None:
+            client.close()
+
+
+@dataclass
+class _Job:
+    """A sweep ready to run: its spec, base scenario data, plan and where it runs."""
+
+    spec: SweepSpec
+    base: dict
+    plan: pd.DataFrame
+    chunk_count: int
+    workers: int
+    client: Any | None
+    progress: bool
+    keep: bool
+    started: float
+
+    def chunks(self, todo: Iterable[int], already: int = 0) -> Iterator[ChunkResult]:
+        return _run_chunks(self.plan, self.base, self.spec, todo, self.workers, self.client, self.progress, already)
+
+
+def _run_into_folder(job: _Job, out: Path, resume: bool) -> SweepReport:
+    folder.open_folder(out)
+    with folder.locked(out):
+        identity = folder.model_identity(job.spec.digest(), job.base)
+        size, runs = job.spec.outputs.chunk_size, len(job.plan)
+        chunk_runs = [range(i * size, min((i + 1) * size, runs)) for i in range(job.chunk_count)]
+        manifest = _manifest(job.spec, job.plan, job.chunk_count, identity)
+        state = folder.prepare(out, manifest, identity, chunk_runs, resume)
+        for line in [*state.notes, *state.redo]:
+            print(f"aisim: {out}: {line}", file=sys.stderr)
+        todo = [i for i in range(job.chunk_count) if i not in state.done]
+        already = sum(len(chunk_runs[i]) for i in state.done)
+        kept: list[pd.DataFrame] = []
+        for result in job.chunks(todo, already):
+            folder.record_chunk(out, result.index, result.runs, result.series, result.failed, identity)
+            if job.keep:
+                kept.append(result.runs)
+        failed = folder.finish(out, job.chunk_count)
     results = None
-    if keep:  # chunks done by an earlier call are read back; this call's are still in memory
-        results = load_results(out) if done else _by_run(kept)
-    runs_run = len(plan) - already
-    seconds = time.perf_counter() - started
-    return SweepReport(out, len(plan), runs_run, failed, len(todo), len(done), seconds, results)
+    if job.keep:  # chunks done by an earlier call are read back; this call's are still in memory
+        results = load_results(out) if state.done else _by_run(kept)
+    seconds = time.perf_counter() - job.started
+    return SweepReport(out, runs, runs - already, failed, len(todo), len(state.done), seconds, results, state.redo)
+
+
+def _run_in_memory(job: _Job) -> SweepReport:
+    tables = [result.runs for result in job.chunks(range(job.chunk_count))]
+    failed = sum(int((t.status.to_numpy() != "ok").sum()) for t in tables)
+    seconds = time.perf_counter() - job.started
+    runs = len(job.plan)
+    return SweepReport(None, runs, runs, failed, job.chunk_count, 0, seconds, _by_run(tables) if job.keep else None)
 
 
 def run_plan(plan: pd.DataFrame, base: dict, spec: SweepSpec, workers: int = 1, progress: bool = False) -> pd.DataFrame:
@@ -299,10 +335,6 @@ def _load(spec: str | Path | SweepSpec | dict) -> tuple[SweepSpec, dict]:
     return load_spec(spec)
 
 
-def _chunk_runs(index: int, chunk_size: int, total: int) -> int:
-    return min(chunk_size, total - index * chunk_size)
-
-
 def _execute(tasks: Iterator[ChunkTask], workers: int, client: Any | None) -> Iterator[ChunkResult]:
     """Run chunk tasks in this process, in local worker processes, or on a Dask cluster."""
     if client is not None:
@@ -312,16 +344,66 @@ def _execute(tasks: Iterator[ChunkTask], workers: int, client: Any | None) -> It
     elif workers <= 1:
         for task in tasks:
             yield run_chunk(task)
-    else:  # this process runs a share of the chunks too, instead of only waiting
+    else:
+        yield from _on_local_helpers(iter(tasks), workers)
+
+
+def _on_local_helpers(tasks: Iterator[ChunkTask], workers: int) -> Iterator[ChunkResult]:
+    """Run tasks here and on ``workers - 1`` helper processes; a helper that dies is replaced.
+
+    The chunks in flight when a helper dies (the pool stops every helper then) run again on
+    new helpers, at most ``HELPER_RESTARTS`` times in one sweep.
+    """
+    requeued: deque[ChunkTask] = deque()
+
+    def source() -> Iterator[ChunkTask]:  # a plain loop: closing this must not close ``tasks``
+        while requeued:
+            yield requeued.popleft()
+        for task in tasks:  # noqa: UP028 (yield from would close ``tasks`` with this generator)
+            yield task
+
+    for restart in range(HELPER_RESTARTS + 1):
         pool = _local_pool(workers - 1)
-        try:
-            yield from _bounded(pool, tasks, (workers - 1) * IN_FLIGHT_PER_WORKER, here_every=workers)
-        finally:  # every result is in (or the sweep was stopped): let the helpers exit on their own
-            pool.shutdown(wait=False, cancel_futures=True)
+        stopped_early = True
+        try:  # this process runs a share of the chunks too, instead of only waiting
+            yield from _bounded(pool, source(), (workers - 1) * IN_FLIGHT_PER_WORKER, here_every=workers)
+            stopped_early = False
+            return
+        except _LostHelper as lost:
+            requeued.extend(lost.tasks)
+            print(
+                f"aisim: a helper process stopped unexpectedly; running its {len(lost.tasks)} chunk(s) in flight "
+                f"again on new helpers (restart {restart + 1} of at most {HELPER_RESTARTS})",
+                file=sys.stderr,
+            )
+        finally:
+            _stop_helpers(pool, kill=stopped_early)
+    raise ParameterError(
+        f"helper processes died {HELPER_RESTARTS + 1} times (out of memory?); finished chunks are saved: "
+        "--resume with fewer --workers or a smaller chunk_size"
+    )
+
+
+class _LostHelper(Exception):
+    """A helper process died; ``tasks`` are the chunks that were in flight and must run again."""
+
+    def __init__(self, tasks: list[ChunkTask]):
+        super().__init__(f"{len(tasks)} chunks lost")
+        self.tasks = tasks
+
+
+def _stop_helpers(pool: ProcessPoolExecutor, kill: bool) -> None:
+    """Let helpers exit once their work is done, or (when the sweep stops early) end them now."""
+    processes = list((pool._processes or {}).values())  # no public API lists a pool's processes
+    pool.shutdown(wait=False, cancel_futures=True)
+    if kill:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
 
 
 def _local_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes, started at once.
+    """Worker processes, started at once, that die with this process.
 
     On Linux they are forked: a worker is ready in milliseconds with everything imported,
     where a spawned one needs about a second to import numpy, pandas and pydantic. The pool
@@ -329,40 +411,81 @@ def _local_pool(workers: int) -> ProcessPoolExecutor:
     thread), so the only other threads are the BLAS library's, which are fork-safe; Python
     3.12 still warns about forking a multi-threaded process, and that warning is silenced here.
     """
-    if not sys.platform.startswith("linux"):
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message=".*use of fork\\(\\) may lead to deadlocks", category=DeprecationWarning
-        )
-        pool.submit(int)  # with fork, the first task starts every worker, here and now
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_helper, initargs=(os.getpid(),)
+    )
+    if context.get_start_method() == "fork":
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=".*use of fork\\(\\) may lead to deadlocks", category=DeprecationWarning
+            )
+            pool.submit(int)  # with fork, the first task starts every worker, here and now
     return pool
+
+
+def _start_helper(parent: int) -> None:
+    """In each helper: die with the parent, and leave Ctrl-C and SIGTERM to the parent.
+
+    On Linux the kernel sends the helper SIGKILL when its parent dies (``PR_SET_PDEATHSIG``);
+    elsewhere a thread checks the parent every second. A parent that died before this ran
+    is noticed at once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _bounded(executor: Executor, tasks: Iterator[ChunkTask], limit: int, here_every: int = 0) -> Iterator[ChunkResult]:
     """Submit tasks with at most ``limit`` in flight; yield results as they finish.
 
     With ``here_every`` = n, every n-th task runs in this process instead, so that n
-    processes share the work (this one and the executor's n - 1).
+    processes share the work (this one and the executor's n - 1). When a local helper dies,
+    raises `_LostHelper` with every task still in flight.
     """
-    pending: set[Future] = set()
+    pending: dict[Future, ChunkTask] = {}
+
+    def collect(finished: set[Future]) -> Iterator[ChunkResult]:
+        lost = [pending[f] for f in finished if isinstance(f.exception(), BrokenProcessPool)]
+        results = [f.result() for f in finished if not isinstance(f.exception(), BrokenProcessPool)]
+        for future in finished:
+            del pending[future]
+        if lost:
+            lost.extend(pending.values())
+            pending.clear()
+        yield from results
+        if lost:
+            raise _LostHelper(sorted(lost, key=lambda task: task.index))
+
     try:
         for i, task in enumerate(tasks):
             if here_every and i % here_every == here_every - 1:
-                _let_dispatch(pending, helpers=here_every - 1)
+                _let_dispatch(set(pending), helpers=here_every - 1)
                 yield run_chunk(task)
                 finished = {future for future in pending if future.done()}
             else:
-                pending.add(executor.submit(run_chunk, task))
+                try:
+                    pending[executor.submit(run_chunk, task)] = task
+                except BrokenProcessPool:
+                    raise _LostHelper(sorted([*pending.values(), task], key=lambda t: t.index)) from None
                 finished = set()
                 if len(pending) >= limit:
                     finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            pending -= finished
-            yield from (future.result() for future in finished)
+            yield from collect(finished)
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (future.result() for future in finished)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            yield from collect(finished)
     finally:
         for future in pending:
             future.cancel()
@@ -394,112 +517,25 @@ def connect(address: str) -> Any:
         raise ParameterError(f"--scheduler {address}: cannot connect ({err})") from None
 
 
-# --- the results folder ---------------------------------------------------------------
-
-
-def _prepare_folder(
-    out: Path, spec: SweepSpec, base: dict, plan: pd.DataFrame, chunk_count: int, resume: bool
-) -> set[int]:
-    """Check the folder against the spec, its base scenario and the code's versions; return the
-    chunks already done (when resuming)."""
-    manifest_path = out / MANIFEST
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("spec_hash") != spec.digest():
-            raise ParameterError(
-                f"{out}: holds the results of a different sweep spec (hash {manifest.get('spec_hash')}, this spec "
-                f"{spec.digest()}); resuming would mix them. Use another --out folder."
-            )
-        for key, now, what in _model_identity(base):
-            if manifest.get(key) != now:
-                raise ParameterError(
-                    f"{out}: its runs were made with {what} {manifest.get(key, 'not recorded')}, this sweep has {now}; "
-                    "resuming would mix results of two models. Restore it, or use another --out folder."
-                )
-        if not resume:
-            state = "complete" if manifest.get("status") == "complete" else "unfinished"
-            raise ParameterError(f"{out}: already holds this sweep ({state}); add --resume to finish or reuse it")
-    elif out.exists() and any(out.iterdir()):
-        raise ParameterError(f"{out}: folder is not empty and holds no sweep manifest; choose a new --out folder")
-    for sub in ("runs", "series"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-        for leftover in (out / sub).glob(".*.tmp"):
-            leftover.unlink()  # a chunk a killed sweep was writing
-    if not manifest_path.is_file():
-        _write_json(manifest_path, _manifest(spec, base, plan, chunk_count))
-    return {int(p.stem.split("-")[1]) for p in (out / "runs").glob("chunk-*.parquet")}
-
-
-def _model_identity(base: dict) -> list[tuple[str, str, str]]:
-    """What must not change between a sweep's start and its resume: (manifest key, value now, name)."""
-    import sim
-
-    scenario = hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return [
-        ("base_scenario_hash", scenario, "a base scenario (parameters, parents included) of hash"),
-        ("aisim_version", sim.__version__, "aisim"),
-        ("numpy_version", np.__version__, "numpy"),
-    ]
-
-
-def _manifest(spec: SweepSpec, base: dict, plan: pd.DataFrame, chunk_count: int) -> dict:
+def _manifest(spec: SweepSpec, plan: pd.DataFrame, chunk_count: int, identity: dict[str, str]) -> dict:
+    seeds = spec.replicates.seed_list()
     return {
         "name": spec.name,
         "spec": spec.model_dump(mode="json"),
-        "spec_hash": spec.digest(),
-        **{key: now for key, now, _ in _model_identity(base)},
+        **identity,
         "design": spec.design,
         "parameter_sets": int(plan.set_id.nunique()),
-        "seeds": spec.replicates.seed_list() if len(spec.replicates.seed_list()) <= 1000 else "see spec.replicates",
+        "seeds": seeds if len(seeds) <= 1000 else "see spec.replicates",
         "runs": len(plan),
         "chunks": chunk_count,
         "chunk_size": spec.outputs.chunk_size,
-        "status": "running",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
-def _write_chunk(out: Path, result: ChunkResult) -> None:
-    """Series first, runs last: a chunk counts as done once its runs file exists."""
-    name = _chunk_name(result.index)
-    if result.series is not None:
-        _write_parquet(result.series, out / "series" / name)
-    _write_parquet(result.runs, out / "runs" / name)
-
-
-def _chunk_name(index: int) -> str:
-    return f"chunk-{index:06d}.parquet"
-
-
-def _write_parquet(table: pd.DataFrame, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    table.to_parquet(temporary, index=False)
-    os.replace(temporary, path)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data, indent=1, default=str) + "\n")
-    os.replace(temporary, path)
-
-
-def _failed_runs(out: Path, chunks: Iterable[int]) -> int:
-    """How many runs failed in the given chunks, read from their files."""
-    paths = (out / "runs" / _chunk_name(i) for i in chunks)
-    return sum(int((pd.read_parquet(p, columns=["status"]).status != "ok").sum()) for p in paths)
-
-
-def _finish_manifest(out: Path, failed: int) -> None:
-    """Mark the sweep complete when every chunk is there, with its number of failed runs."""
-    manifest = json.loads((out / MANIFEST).read_text())
-    if len(list((out / "runs").glob("chunk-*.parquet"))) == manifest["chunks"]:
-        manifest.update(status="complete", failed_runs=failed, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        _write_json(out / MANIFEST, manifest)
-
-
 def load_results(out: str | Path, table: str = "runs") -> pd.DataFrame:
-    """A sweep folder's runs (or series) table, all chunks, sorted by run."""
-    files = sorted((Path(out) / table).glob("chunk-*.parquet"))
+    """A sweep folder's runs (or series) table: every finished chunk, sorted by run."""
+    files = folder.chunk_files(Path(out), table)
     if not files:
         raise ParameterError(f"{out}: no {table} results")
     columns = ["run_id", "step", "firm"] if table == "series" else ["run_id"]
