@@ -37,6 +37,9 @@ class CommandError(Exception):
     """A user error the command line reports in one line, without a traceback."""
 
 
+DEFAULT_MAX_RUNS = 1_000_000  # aisim sweep refuses bigger plans unless --yes
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for `aisim` and its subcommands."""
     parser = argparse.ArgumentParser(
@@ -61,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         "`aisim params` lists every field with its unit, range and meaning.",
     )
     run.add_argument("scenario", metavar="SCENARIO", help="a scenario name (see `aisim scenarios`) or a .toml file")
-    run.add_argument("--seed", type=int, default=None, help="random seed (default: a fresh one, printed)")
+    run.add_argument(
+        "--seed", type=_seed, default=None, help="random seed, 0 to 2^63-1 (default: a fresh one, printed)"
+    )
     run.add_argument(
         "--steps", type=_quarters, default=None, help="quarters to run, 1 to 200 (default: the scenario's)"
     )
@@ -145,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(sweep)
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep in OUT")
+    sweep.add_argument(
+        "--max-runs",
+        type=_positive_int,
+        default=DEFAULT_MAX_RUNS,
+        help=f"refuse plans of more runs than this unless --yes (default {DEFAULT_MAX_RUNS:,})",
+    )
+    sweep.add_argument(
+        "--yes", action="store_true", help="run a plan over --max-runs or over the memory available anyway"
+    )
 
     explain = sub.add_parser(
         "explain",
@@ -194,7 +208,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     """--workers and --quiet, for commands that run many simulations."""
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=_worker_count,
         default=os.cpu_count() or 1,
         help="processes to run on: this one and N-1 forked helpers (default: cores)",
     )
@@ -211,12 +225,31 @@ def _quarters(text: str) -> int:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of quarters, got '{text}'") from None
+    """A whole number >= 1, in ASCII digits (int() would also take other scripts' digits)."""
+    digits = text.strip().replace("_", "")
+    if not (digits.isascii() and digits.lstrip("+-").isdigit()):
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'")
+    value = int(digits)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    from sim.noise import MAX_SEED
+
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED} (2^63 - 1), got '{text}'")
+    return int(digits)
+
+
+def _worker_count(text: str) -> int:
+    from sim.sweeps import MAX_WORKERS
+
+    value = _positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_WORKERS} processes; got {value}")
     return value
 
 
@@ -485,8 +518,18 @@ def _write_text(text: str, path: Path) -> None:
 
 def command_sweep(args: argparse.Namespace) -> int:
     """`aisim sweep`: run a sweep spec into a results folder."""
-    from sim.sweeps import run_sweep
+    from sim.sweeps import estimate, run_sweep
 
+    plan = estimate(args.spec, args.workers if args.scheduler is None else 1)
+    if not args.quiet:
+        print(plan.describe(), file=sys.stderr)
+    available = _available_memory()
+    too_big = [
+        f"{plan.runs:,} runs is over --max-runs {args.max_runs:,}" if plan.runs > args.max_runs else "",
+        f"the estimated memory is over the {available / 1e9:.1f} GB available" if plan.memory_bytes > available else "",
+    ]
+    if any(too_big) and not args.yes:
+        raise CommandError(f"{args.spec}: {'; '.join(r for r in too_big if r)}; add --yes to run it anyway")
     try:
         report = run_sweep(
             args.spec,
@@ -668,6 +711,14 @@ COMMANDS = {
     "ui": command_ui,
     "params": command_params,
 }
+
+
+def _available_memory() -> float:
+    """Memory available to new work, in bytes (infinite where the system does not say)."""
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return float("inf")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -737,7 +737,7 @@ def _market_totals(s: ArrayBag, q: ArrayBag) -> ArrayBag:
         total_compute_bought=firm_sum(s.compute_bought),
         frontier_run_compute=firm_max(s.final_run_compute),
         energy_use=firm_sum(s.energy),
-        firms_alive=firm_sum(s.alive.astype(float)),
+        firms_alive=firm_sum(active.flags.astype(float)),
         breakthroughs=firm_sum(s.wm_breakthrough.astype(float)),
         imitation_step=q.imitation_step,
     )

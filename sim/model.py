@@ -10,7 +10,7 @@ import pandas as pd
 from sim.agents import Firm
 from sim.arrays import ArrayBag, ModelParams
 from sim.mechanisms import advance, initial_state
-from sim.noise import NoiseSource, fresh_seed
+from sim.noise import NoiseSource, check_seed, fresh_seed
 from sim.outputs import (
     firm_summary,
     firm_table,
@@ -49,7 +49,7 @@ class AIRaceModel(mesa.Model):
         parameters: dict | None = None,
         **overrides,
     ):
-        seed = fresh_seed() if rng is None else int(rng)
+        seed = fresh_seed() if rng is None else check_seed(rng)
         super().__init__(rng=seed)
         self.seed = seed
         self.config = load_scenario(scenario, {**(parameters or {}), **overrides})

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.arrays import ArrayBag
+from sim.params import ParameterError
 
 STREAMS = {"breakthrough": 1, "belief_a": 2, "belief_b": 3, "demand_a": 4, "demand_b": 5}
 MARKET = 2**31
@@ -84,13 +85,28 @@ BLOCK = 40
 """Quarters drawn at once: one vectorised pass per block instead of one per quarter."""
 
 
+MAX_SEED = 2**63 - 1
+"""Seeds are whole numbers from 0 to 2^63 - 1, everywhere (CLI, sweep specs, the UI, the API)."""
+
+
+def check_seed(seed: object) -> int:
+    """The seed as an int, or a `ParameterError` saying what seeds are allowed."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"seed: {seed!r} is not allowed; seeds are whole numbers from 0 to {MAX_SEED} (2^63 - 1)")
+    return int(seed)
+
+
 class NoiseSource:
     """The draws of one run (an int seed) or of a batch of runs (a sequence of seeds)."""
 
     def __init__(self, seeds: int | Sequence[int], n_firms: int):
+        if isinstance(seeds, int | np.integer):
+            check_seed(seeds)
         seeds_array = np.asarray(seeds, dtype=np.int64)
         if np.any(seeds_array < 0):
-            raise ValueError("seeds must be >= 0")
+            raise ParameterError(
+                f"seeds: {seeds_array.min()} is not allowed; seeds are whole numbers from 0 to {MAX_SEED}"
+            )
         self._keys = {name: _keys(seeds_array, stream) for name, stream in STREAMS.items()}
         self._firms = np.arange(n_firms, dtype=np.uint64)
         self._market = np.array([MARKET], dtype=np.uint64)

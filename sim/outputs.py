@@ -43,7 +43,7 @@ FIRM_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
     "final_llm_quality": ("llm_quality",),
     "final_wm_quality": ("wm_quality",),
     "final_wm_knowledge": ("wm_knowledge",),
-    "alive": ("alive",),
+    "alive": ("alive", "active"),
 }
 """The history variables each per-firm measure reads (tested: a measure given only these works)."""
 
@@ -275,7 +275,9 @@ class FirmMeasures:
 
     @cached_property
     def alive(self) -> np.ndarray:
-        return self.stacked.alive[-1].astype(float)
+        """1 in business, 0 exited, NaN not entered yet (a firm that exited had entered)."""
+        alive, active = self.stacked.alive[-1], self.stacked.active[-1]
+        return np.where(active | ~alive, alive.astype(float), np.nan)
 
 
 class RunMeasures:

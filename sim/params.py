@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from sim.variables import FIRM_MEASURES, RUN_MEASURES
 
@@ -26,9 +26,17 @@ def param(default: Any, lo: float | None, hi: float | None, unit: str, descripti
 
 
 class StrictModel(BaseModel):
-    """Base for parameter groups: unknown keys are errors, assignments are validated."""
+    """Base for parameter groups: unknown keys are errors, assignments are validated, and a
+    true or false is never read as the number 1 or 0."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in (int, float):
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
 
 
 class Environment(StrictModel):
@@ -419,6 +427,12 @@ class Scenario(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"firm names must be unique; repeated: {', '.join(duplicates)}")
+        late = [f"{f.name} ({f.entry_step})" for f in self.firms if f.entry_step >= self.environment.steps]
+        if late:
+            raise ValueError(
+                f"firms entering after the run's last quarter ({self.environment.steps - 1}, from environment.steps "
+                f"{self.environment.steps}): {', '.join(late)}; lower entry_step or raise steps"
+            )
         for claim in self.claims:
             firm, _ = parse_metric(claim.metric)
             if firm is not None and firm not in names:

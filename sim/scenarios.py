@@ -35,6 +35,8 @@ def resolve(name_or_path: str | Path) -> Path:
     """The file behind a scenario name or path; unknown names list the valid ones."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists() or os.sep in str(name_or_path):
+        if path.is_dir():
+            raise ParameterError(f"{path}: is a folder, not a scenario file")
         if not path.is_file():
             raise ParameterError(f"{path}: no such scenario file")
         return path
@@ -46,14 +48,23 @@ def resolve(name_or_path: str | Path) -> Path:
 
 
 def read_data(path: Path) -> dict[str, Any]:
-    """The raw contents of a scenario file, with TOML syntax errors named by file and line."""
+    """The raw contents of a TOML file (scenario, sweep or fit spec); every way it can be unreadable
+    is a `ParameterError` naming the file."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ParameterError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at position {err.start}); "
+            "TOML files must be saved as UTF-8"
+        ) from None
+    except OSError as err:
+        raise ParameterError(f"{path}: cannot read: {err.strerror or err}") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ParameterError(f"{path}: TOML syntax error: {err}") from None
-    except OSError as err:
-        raise ParameterError(f"{path}: cannot read: {err.strerror}") from None
+    except RecursionError:
+        raise ParameterError(f"{path}: TOML nested too deeply to read") from None
 
 
 NOT_INHERITED = ("name", "title", "story", "question", "watch", "claims")
@@ -67,6 +78,7 @@ def read_scenario_data(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any
     name of a parent firm overrides that firm's traits, other child firms are added.
     """
     data = read_data(path)
+    _check_known_keys(data, path)  # here, so that a parent's mistake is blamed on the parent
     data.setdefault("name", path.stem)
     parent_name = data.pop("extends", None)
     if parent_name is None:
@@ -82,6 +94,21 @@ def read_scenario_data(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any
         raise ParameterError(f"{path}: extends: cycle {chain}")
     parent = read_scenario_data(parent_path, (*seen, path.resolve()))
     return merge_scenarios(parent, data, path)
+
+
+def _check_known_keys(data: dict, path: Path) -> None:
+    """Refuse keys no scenario has, naming the file they are in."""
+    known = {**{key: None for key in Scenario.model_fields}, "extends": None}
+    for key in data:
+        _check_key(f"{path}: {key}", key, known, what="")
+    for section, model in {"environment": Environment, "drivers": Drivers}.items():
+        if isinstance(data.get(section), dict):
+            for key in data[section]:
+                _check_key(f"{path}: {section}.{key}", key, model.model_fields, what="")
+    for i, firm in enumerate(data.get("firms") if isinstance(data.get("firms"), list) else []):
+        named = f"firms[{i}] ({firm['name']})" if isinstance(firm, dict) and "name" in firm else f"firms[{i}]"
+        for key in firm if isinstance(firm, dict) else ():
+            _check_key(f"{path}: {named}.{key}", key, Firm.model_fields, what="")
 
 
 def _resolve_parent(name: str, child: Path) -> Path:
@@ -138,10 +165,38 @@ def load_scenario(name_or_path: str | Path | Scenario, overrides: list[str] | di
     else:
         path = resolve(name_or_path)
         data, source = read_scenario_data(path), str(path)
+    file_data = data
     if overrides:
         data = apply_overrides(data, overrides)
         source += " (with overrides)"
-    return validate_scenario(data, source)
+    scenario = validate_scenario(data, source)
+    if not isinstance(name_or_path, Scenario):
+        _check_claims(file_data, str(path))
+    return scenario
+
+
+def _check_claims(data: dict, source: str) -> None:
+    """Check what each claim compares with (its counterfactual, placebo and reference scenario) when
+    the scenario is loaded, so that a mistake is reported with the file and claim, not later.
+    (Called once the scenario itself is known to be valid.)"""
+    claims = data.get("claims")
+    for i, claim in enumerate(claims if isinstance(claims, list) else []):
+        if not isinstance(claim, dict):
+            continue  # the scenario's own validation names it
+        text = str(claim.get("text", ""))
+        where = f"claims[{i}] ({text[:60]}{'...' if len(text) > 60 else ''})"
+        for key in ("counterfactual", "placebo"):
+            if isinstance(claim.get(key), dict):
+                try:
+                    validate_scenario(apply_overrides(data, claim[key]), "")
+                except ParameterError as err:
+                    detail = str(err).removeprefix(": ").removeprefix("--set ")
+                    raise ParameterError(f"{source}: {where}.{key}: {detail}") from None
+        if isinstance(claim.get("reference"), str):
+            try:
+                read_scenario_data(resolve(claim["reference"]))
+            except ParameterError as err:
+                raise ParameterError(f"{source}: {where}.reference: {err}") from None
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -158,6 +213,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 def _parse_value(raw: str) -> Any:
     if raw.lower() in {"true", "false"}:
         return raw.lower() == "true"
+    if not raw.isascii():  # int() and float() would read other scripts' digits: "١" as 1
+        return raw
     for kind in (int, float):
         try:
             return kind(raw)
@@ -194,10 +251,10 @@ def _targets(data: dict, name: str) -> list[tuple[dict, str]]:
     parts = name.split(".")
     groups = {"environment": Environment, "drivers": Drivers}
     if len(parts) == 2 and parts[0] in groups:
-        _check_key(name, parts[1], groups[parts[0]])
+        _check_key(name, parts[1], groups[parts[0]].model_fields)
         return [(data.setdefault(parts[0], {}), parts[1])]
     if len(parts) == 3 and parts[0] == "firms":
-        _check_key(name, parts[2], Firm)
+        _check_key(name, parts[2], Firm.model_fields)
         return [(firm, parts[2]) for firm in _select_firms(data, name, parts[1])]
     if len(parts) == 1:
         owners = [group for group, model in groups.items() if name in model.model_fields]
@@ -213,16 +270,16 @@ def _targets(data: dict, name: str) -> list[tuple[dict, str]]:
     )
 
 
-def _check_key(name: str, key: str, model: type) -> None:
-    if key not in model.model_fields:
-        raise ParameterError(f"--set {name}: unknown key '{key}'; valid keys: {', '.join(model.model_fields)}")
+def _check_key(name: str, key: str, valid: dict, what: str = "--set ") -> None:
+    if key not in valid:
+        raise ParameterError(f"{what}{name}: unknown key '{key}'; valid keys: {', '.join(valid)}")
 
 
 def _select_firms(data: dict, name: str, selector: str) -> list[dict]:
     firms = data.get("firms") or []
     if selector == "*":
         return list(firms)
-    if selector.isdigit() and int(selector) < len(firms):
+    if selector.isascii() and selector.isdigit() and int(selector) < len(firms):
         return [firms[int(selector)]]
     chosen = [f for f in firms if isinstance(f, dict) and f.get("name") == selector]
     if not chosen:

@@ -10,36 +10,54 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from sim.noise import MAX_SEED
 from sim.params import ParameterError, Scenario, StrictModel, format_validation_error, validate_scenario
-from sim.scenarios import apply_overrides, read_scenario_data, resolve
+from sim.scenarios import apply_overrides, read_data, read_scenario_data, resolve
 from sim.variables import FIRM_MEASURES, FIRM_VARIABLES, MARKET_VARIABLES, RUN_MEASURES
 
 Value = float | int | bool | str
+MAX_GRID_VALUES = 100_000  # values one range may give
+MAX_RUNS = 100_000_000  # runs one sweep may plan (its plan table alone is ~3 GB at that size)
+FINITE = ConfigDict(allow_inf_nan=False)
 
 
 class Range(StrictModel):
     """Evenly spaced values from start to stop (inclusive), ``step`` apart."""
 
+    model_config = FINITE
     start: float
     stop: float
     step: float = Field(..., gt=0, description="Distance between values (> 0)")
 
+    @model_validator(mode="after")
+    def _not_too_many(self) -> Range:
+        if self.start <= self.stop and self.count() > MAX_GRID_VALUES:
+            raise ValueError(
+                f"range from {self.start:g} to {self.stop:g} in steps of {self.step:g} gives {self.count():,} values; "
+                f"at most {MAX_GRID_VALUES:,} (use a larger step, or an lhs or sobol design)"
+            )
+        return self
+
+    def count(self) -> int:
+        """How many values the range gives."""
+        return int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
+
     def values(self) -> list[float]:
-        count = int(np.floor((self.stop - self.start) / self.step + 1e-9)) + 1
-        return [float(self.start + i * self.step) for i in range(count)]
+        return [float(self.start + i * self.step) for i in range(self.count())]
 
 
 class ParameterSpec(StrictModel):
     """How one parameter varies: a list of values, a range, or a distribution to sample."""
 
+    model_config = FINITE
     values: list[Value] | None = Field(None, min_length=1, description="Explicit values (grid design)")
     range: Range | None = Field(None, description="start, stop, step (grid design)")
     distribution: Literal["uniform", "loguniform", "integer"] | None = Field(
@@ -60,11 +78,19 @@ class ParameterSpec(StrictModel):
                 raise ValueError(f"a {self.distribution} distribution needs both low and high bounds")
             if not self.low < self.high:
                 raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+            if self.distribution == "integer" and not (float(self.low).is_integer() and float(self.high).is_integer()):
+                raise ValueError(
+                    f"an integer distribution needs whole-number bounds (got low {self.low:g}, high {self.high:g})"
+                )
             if self.distribution == "loguniform" and self.low <= 0:
                 raise ValueError(f"a loguniform distribution needs low > 0 (got {self.low:g})")
         elif self.low is not None or self.high is not None:
             raise ValueError("low and high go with a distribution")
         return self
+
+    def grid_count(self) -> int:
+        """How many values this parameter takes in a grid."""
+        return len(self.values) if self.values is not None else self.range.count()
 
     def grid_values(self) -> list[Value]:
         """The values this parameter takes in a grid."""
@@ -83,15 +109,18 @@ class Replicates(StrictModel):
     """Seeds to run every parameter set with: a list, or a count from a base seed."""
 
     count: int | None = Field(None, ge=1, le=10_000_000, description="Number of seeds: base_seed, base_seed + 1, ...")
-    base_seed: int = Field(0, ge=0, description="First seed when count is given")
+    base_seed: int = Field(0, ge=0, le=MAX_SEED, description="First seed when count is given")
     seeds: list[int] | None = Field(None, min_length=1, description="Explicit seeds")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Replicates:
         if (self.count is None) == (self.seeds is None):
             raise ValueError("give either count (with an optional base_seed) or seeds")
-        if self.seeds is not None and min(self.seeds) < 0:
-            raise ValueError("seeds must be >= 0")
+        if self.seeds is not None and not all(0 <= seed <= MAX_SEED for seed in self.seeds):
+            wrong = next(seed for seed in self.seeds if not 0 <= seed <= MAX_SEED)
+            raise ValueError(f"seed {wrong} is not allowed; seeds are whole numbers from 0 to {MAX_SEED} (2^63 - 1)")
+        if self.count is not None and self.base_seed + self.count - 1 > MAX_SEED:
+            raise ValueError(f"base_seed + count - 1 must be at most {MAX_SEED} (2^63 - 1)")
         return self
 
     def seed_list(self) -> list[int]:
@@ -157,7 +186,25 @@ class SweepSpec(StrictModel):
                 raise ValueError(f"design '{self.design}' needs samples (the number of parameter sets)")
             if self.design == "sobol" and self.samples & (self.samples - 1):
                 raise ValueError(f"design 'sobol' needs samples to be a power of 2 (got {self.samples})")
+        if self.run_count() > MAX_RUNS:
+            raise ValueError(
+                f"the sweep plans {self.set_count():,} parameter sets x {self.seed_count():,} seeds = "
+                f"{self.run_count():,} runs; at most {MAX_RUNS:,} per sweep (split it into several sweeps)"
+            )
         return self
+
+    def set_count(self) -> int:
+        """How many parameter sets the design gives (without building them)."""
+        if self.design != "grid":
+            return self.samples
+        return math.prod(p.grid_count() for p in self.parameters.values())
+
+    def seed_count(self) -> int:
+        return self.replicates.count if self.replicates.seeds is None else len(self.replicates.seeds)
+
+    def run_count(self) -> int:
+        """How many runs the sweep plans: parameter sets x seeds."""
+        return self.set_count() * self.seed_count()
 
     def digest(self) -> str:
         """A hash of the spec's content: resuming is refused when it changed."""
@@ -170,12 +217,7 @@ def load_spec(path: str | Path) -> tuple[SweepSpec, dict]:
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"{path}: no such sweep spec file")
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as err:
-        raise ParameterError(f"{path}: TOML syntax error: {err}") from None
-    return spec_from_data(data, str(path), base_dir=path.parent)
+    return spec_from_data(read_data(path), str(path), base_dir=path.parent)
 
 
 def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None = None) -> tuple[SweepSpec, dict]:
@@ -184,13 +226,21 @@ def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None
         spec = SweepSpec.model_validate(data)
     except ValidationError as err:
         raise ParameterError(format_validation_error(err, data, source, root=SweepSpec)) from None
-    scenario_path = _scenario_path(spec.scenario, base_dir)
-    base = read_scenario_data(scenario_path)
-    validate_scenario(base, str(scenario_path))
+    try:
+        scenario_path = _scenario_path(spec.scenario, base_dir)
+        base = read_scenario_data(scenario_path)
+        validate_scenario(base, str(scenario_path))
+    except ParameterError as err:
+        raise ParameterError(f"{source}: scenario = {spec.scenario!r}: {err}") from None
     for name, parameter in spec.parameters.items():
-        probes = parameter.grid_values() if parameter.distribution is None else [parameter.low, parameter.high]
-        if parameter.distribution == "integer":
-            probes = [int(parameter.low), int(parameter.high)]
+        if parameter.values is not None:
+            probes = parameter.values
+        elif parameter.range is not None:  # evenly spaced: its two ends bound every value
+            probes = [parameter.range.start, parameter.range.values()[-1]]
+        else:
+            probes = [parameter.low, parameter.high]
+            if parameter.distribution == "integer":
+                probes = [int(parameter.low), int(parameter.high)]
         for value in probes:
             try:
                 validate_scenario(apply_overrides(base, {name: value}), f"parameters.{name} = {value!r}")

@@ -41,6 +41,9 @@ from sim.variables import FIRM_VARIABLES
 IN_FLIGHT_PER_WORKER = 2
 HELPER_RESTARTS = 3  # lost helpers replaced per sweep before giving up
 PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
+MAX_WORKERS = 256
+FIRM_QUARTERS_PER_SECOND = 500_000  # one process's lockstep speed, measured on a 2-core VM (bench/)
+STATE_ARRAYS = 60  # arrays of (runs, firms) a chunk holds besides its recorded history
 CONNECT_TIMEOUT = "10s"
 
 
@@ -274,6 +277,69 @@ def _run_in_memory(job: _Job) -> SweepReport:
     return SweepReport(None, runs, runs, failed, job.chunk_count, 0, seconds, _by_run(tables) if job.keep else None)
 
 
+@dataclass
+class PlanEstimate:
+    """What a sweep will take, worked out before it starts (sizes from the spec; time and memory rough)."""
+
+    runs: int
+    sets: int
+    seeds: int
+    chunks: int
+    workers: int
+    memory_bytes: float
+    disk_bytes: float
+    seconds: float
+
+    def describe(self) -> str:
+        return (
+            f"plan: {self.runs:,} runs ({self.sets:,} parameter sets x {self.seeds:,} seeds) in {self.chunks:,} "
+            f"chunks on {self.workers} process(es); about {_size(self.memory_bytes)} of memory, up to "
+            f"{_size(self.disk_bytes)} of results, about {_duration(self.seconds)}"
+        )
+
+
+def estimate(spec: str | Path | SweepSpec | dict, workers: int = 1) -> PlanEstimate:
+    """Sizes and a rough time and memory estimate for a sweep, without building its plan."""
+    spec, base = _load(spec)
+    scenario = build_scenario(base, {})
+    steps, firms = spec.steps or scenario.environment.steps, len(scenario.firms)
+    runs, size = spec.run_count(), spec.outputs.chunk_size
+    chunks = -(-runs // size)
+    workers = _usable_workers(workers, chunks)
+    kept = len(measure_inputs(spec.outputs.measures, spec.outputs.firm_measures)) + len(spec.outputs.series)
+    chunk_bytes = min(size, runs) * firms * 8 * (steps * kept + STATE_ARRAYS)
+    columns = 3 + len(spec.parameters)
+    plan_bytes = runs * columns * 8
+    result_columns = columns + 2 + len(spec.outputs.measures) + firms * len(spec.outputs.firm_measures)
+    disk = runs * 8 * (result_columns + steps * firms * (3 + len(spec.outputs.series)) * bool(spec.outputs.series))
+    memory = plan_bytes + (2 * workers + 1) * chunk_bytes
+    seconds = runs * steps * firms / (FIRM_QUARTERS_PER_SECOND * workers)
+    return PlanEstimate(runs, spec.set_count(), spec.seed_count(), chunks, workers, memory, disk, seconds)
+
+
+def _usable_workers(workers: int, chunks: int) -> int:
+    """Processes worth starting: at most one per chunk; refuses counts below 1 or above MAX_WORKERS."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ParameterError(f"workers: {workers} is out of range; allowed 1 to {MAX_WORKERS}")
+    return max(1, min(workers, chunks))
+
+
+def _size(count: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if count < 1000:
+            return f"{count:.0f} {unit}"
+        count /= 1000
+    return f"{count:,.1f} TB"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 3 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
 def run_plan(plan: pd.DataFrame, base: dict, spec: SweepSpec, workers: int = 1, progress: bool = False) -> pd.DataFrame:
     """Run an explicit plan (run_id, set_id, seed, parameter columns) with a spec's steps and
     outputs, in memory; one row per run. Used by analyses that make their own designs."""
@@ -292,6 +358,8 @@ def _run_chunks(
     already: int = 0,
 ) -> Iterator[ChunkResult]:
     """Run the given chunks of a plan, with a progress bar counting runs; yield results as they finish."""
+    chunks = list(chunks)
+    workers = _usable_workers(workers, len(chunks))
     bar = _progress_bar(len(plan), already, progress)
     try:
         for result in _execute(_chunk_tasks(plan, base, spec, chunks), workers, client):
@@ -515,6 +583,10 @@ def connect(address: str) -> Any:
         return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as err:
         raise ParameterError(f"--scheduler {address}: cannot connect ({err})") from None
+    except (ValueError, TypeError) as err:
+        raise ParameterError(
+            f"--scheduler {address}: not a scheduler address like tcp://10.0.0.5:8786 ({err})"
+        ) from None
 
 
 def _manifest(spec: SweepSpec, plan: pd.DataFrame, chunk_count: int, identity: dict[str, str]) -> dict:

@@ -88,7 +88,7 @@ MARKET_VARIABLES: dict[str, tuple[str, str]] = {
     "total_compute_bought": ("1e24 FLOP per quarter", "Compute bought by all firms' LLM spend"),
     "frontier_run_compute": ("1e24 FLOP per quarter", "Largest final-training-run compute of any firm this quarter"),
     "energy_use": ("GWh per quarter", "Energy used by all firms' LLM R&D compute"),
-    "firms_alive": ("count", "Firms still in business"),
+    "firms_alive": ("count", "Firms in the market and still in business (firms yet to enter are not counted)"),
     "breakthroughs": ("count", "Firms that have made a world-model breakthrough"),
     "imitation_step": ("quarter", "Quarter from which followers know how the first breakthrough was made (-1: none)"),
 }
@@ -106,7 +106,7 @@ FIRM_MEASURES: dict[str, str] = {
     "final_llm_quality": "LLM quality at the end",
     "final_wm_quality": "World-model quality at the end",
     "final_wm_knowledge": "World-model knowledge at the end",
-    "alive": "1 if the firm is still in business at the end, else 0",
+    "alive": "1 if the firm is still in business at the end, 0 if it exited, NaN if it had not entered yet",
 }
 """Per-firm, per-run summary measures (`sim.outputs.firm_summary_arrays`)."""
 
@@ -131,7 +131,7 @@ RUN_MEASURES: dict[str, str] = {
     "compute_bought": "Compute bought by all firms' LLM spend, inference and R&D (1e24 FLOP)",
     "final_hhi": "Market concentration (HHI, 0-10000) at the end",
     "final_best_quality": "Best product quality on offer at the end",
-    "firms_alive": "Firms still in business at the end",
+    "firms_alive": "Firms in the market and still in business at the end",
     "total_energy": "Energy used by LLM training over the run (GWh)",
 }
 """Per-run summary measures (`sim.outputs.run_summary_arrays`)."""

@@ -178,3 +178,16 @@ def test_mesa_batch_run_drives_the_model():
     direct = AIRaceModel("baseline", rng=2, steps=4, parameters={"environment.llm_ceiling": 3.0}).run()
     row = table[(table.rng == 2) & (table["environment.llm_ceiling"] == 3.0)].iloc[0]
     assert row.hhi == direct.market_dataframe().hhi.iloc[-1]
+
+
+def test_a_firm_not_yet_entered_is_neither_alive_nor_counted():
+    """A run that ends before a firm enters: its `alive` measure is NaN and `firms_alive` leaves it out."""
+    from sim.ensemble import run_seeds
+    from sim.outputs import FirmMeasures, RunMeasures
+    from sim.scenarios import load_scenario
+
+    scenario = load_scenario("baseline", {"firms.0.entry_step": 30})
+    history = run_seeds(scenario, [1, 2], steps=10)
+    alive = FirmMeasures(history).alive
+    assert np.isnan(alive[:, 0]).all() and (alive[:, 1:] == 1.0).all()
+    assert (RunMeasures(history).firms_alive == len(scenario.firms) - 1).all()
