@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -520,6 +521,8 @@ def command_sweep(args: argparse.Namespace) -> int:
     """`aisim sweep`: run a sweep spec into a results folder."""
     from sim.sweeps import estimate, run_sweep
 
+    if args.scheduler is not None:
+        _quiet_dask_logs()
     plan = estimate(args.spec, args.workers if args.scheduler is None else 1)
     if not args.quiet:
         print(plan.describe(), file=sys.stderr)
@@ -711,6 +714,20 @@ COMMANDS = {
     "ui": command_ui,
     "params": command_params,
 }
+
+
+def _quiet_dask_logs() -> None:
+    """Dask logs a lost scheduler or worker with tracebacks while it retries; the sweep reports the
+    outcome in one line instead. (Dask sets its loggers up when imported, so import it first.)"""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return  # connect() says how to install it
+    for name in [*logging.root.manager.loggerDict, "distributed", "tornado"]:
+        if name.split(".")[0] in ("distributed", "tornado"):
+            logger = logging.getLogger(name)
+            logger.handlers = [logging.NullHandler()]
+            logger.propagate = False
 
 
 def _available_memory() -> float:

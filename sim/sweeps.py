@@ -20,8 +20,8 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +42,8 @@ IN_FLIGHT_PER_WORKER = 2
 HELPER_RESTARTS = 3  # lost helpers replaced per sweep before giving up
 PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 MAX_WORKERS = 256
+WATCH_SECONDS = 5.0  # how often a Dask sweep waiting for results checks that workers are left
+NO_WORKER_TIMEOUT = 120.0  # seconds without a Dask worker before a sweep gives up
 FIRM_QUARTERS_PER_SECOND = 500_000  # one process's lockstep speed, measured on a 2-core VM (bench/)
 STATE_ARRAYS = 60  # arrays of (runs, firms) a chunk holds besides its recorded history
 CONNECT_TIMEOUT = "10s"
@@ -406,14 +408,40 @@ def _load(spec: str | Path | SweepSpec | dict) -> tuple[SweepSpec, dict]:
 def _execute(tasks: Iterator[ChunkTask], workers: int, client: Any | None) -> Iterator[ChunkResult]:
     """Run chunk tasks in this process, in local worker processes, or on a Dask cluster."""
     if client is not None:
-        with client:
-            limit = 2 * max(1, len(client.scheduler_info()["workers"]))
-            yield from _bounded(client.get_executor(), tasks, limit)
+        yield from _on_cluster(tasks, client)
     elif workers <= 1:
         for task in tasks:
             yield run_chunk(task)
     else:
         yield from _on_local_helpers(iter(tasks), workers)
+
+
+def _on_cluster(tasks: Iterator[ChunkTask], client: Any) -> Iterator[ChunkResult]:
+    """Run tasks on a Dask cluster; a lost scheduler, or no worker for NO_WORKER_TIMEOUT seconds,
+    ends the sweep with a clear error (finished chunks are kept)."""
+    address = client.scheduler.address
+    idle_since: list[float] = []
+
+    def check_workers() -> None:
+        if client.scheduler_info()["workers"]:
+            idle_since.clear()
+        elif not idle_since:
+            idle_since.append(time.monotonic())
+        elif time.monotonic() - idle_since[0] > NO_WORKER_TIMEOUT:
+            raise ParameterError(
+                f"--scheduler {address}: no Dask worker for {NO_WORKER_TIMEOUT:.0f} s; finished chunks are saved: "
+                "start workers, then --resume"
+            )
+
+    try:
+        with client:
+            limit = 2 * max(1, len(client.scheduler_info()["workers"]))
+            yield from _bounded(client.get_executor(), tasks, limit, watch=check_workers)
+    except (CancelledError, OSError, TimeoutError) as err:
+        raise ParameterError(
+            f"--scheduler {address}: lost the Dask scheduler ({type(err).__name__}{f': {err}' if str(err) else ''}); "
+            "finished chunks are saved: --resume when it is back"
+        ) from None
 
 
 def _on_local_helpers(tasks: Iterator[ChunkTask], workers: int) -> Iterator[ChunkResult]:
@@ -515,12 +543,19 @@ def _exit_when_orphaned(parent: int) -> None:
     os._exit(1)
 
 
-def _bounded(executor: Executor, tasks: Iterator[ChunkTask], limit: int, here_every: int = 0) -> Iterator[ChunkResult]:
+def _bounded(
+    executor: Executor,
+    tasks: Iterator[ChunkTask],
+    limit: int,
+    here_every: int = 0,
+    watch: Callable[[], None] | None = None,
+) -> Iterator[ChunkResult]:
     """Submit tasks with at most ``limit`` in flight; yield results as they finish.
 
     With ``here_every`` = n, every n-th task runs in this process instead, so that n
     processes share the work (this one and the executor's n - 1). When a local helper dies,
-    raises `_LostHelper` with every task still in flight.
+    raises `_LostHelper` with every task still in flight. ``watch`` is called every
+    WATCH_SECONDS while waiting, to raise when the executor can no longer finish anything.
     """
     pending: dict[Future, ChunkTask] = {}
 
@@ -549,14 +584,22 @@ def _bounded(executor: Executor, tasks: Iterator[ChunkTask], limit: int, here_ev
                     raise _LostHelper(sorted([*pending.values(), task], key=lambda t: t.index)) from None
                 finished = set()
                 if len(pending) >= limit:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    finished = _wait_for_one(pending, watch)
             yield from collect(finished)
         while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            yield from collect(finished)
+            yield from collect(_wait_for_one(pending, watch))
     finally:
         for future in pending:
             future.cancel()
+
+
+def _wait_for_one(pending: dict[Future, ChunkTask], watch: Callable[[], None] | None) -> set[Future]:
+    """The futures done once at least one is, calling ``watch`` every WATCH_SECONDS meanwhile."""
+    while True:
+        finished, _ = wait(pending, timeout=None if watch is None else WATCH_SECONDS, return_when=FIRST_COMPLETED)
+        if finished:
+            return finished
+        watch()
 
 
 def _let_dispatch(pending: set[Future], helpers: int) -> None:

@@ -3,14 +3,17 @@
 import socket
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from sim import ParameterError
-from sim.sweeps import sweep
+from sim.sweep_folder import LEDGER
+from sim.sweeps import load_results, run_sweep, sweep
 
 pytest.importorskip("distributed")
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -22,34 +25,41 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def cluster():
+@contextmanager
+def dask_cluster(workers: int):
+    """A scheduler and ``workers`` one-thread workers on 127.0.0.1: (address, scheduler, workers)."""
     from distributed import Client
 
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     common = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    processes = [
-        subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **common)
-    ]
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **common
+    )
+    helpers = []
     try:
-        for _ in range(2):
-            processes.append(
+        for _ in range(workers):
+            helpers.append(
                 subprocess.Popen(
                     [DASK, "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"], **common
                 )
             )
         deadline = time.monotonic() + 60
         with Client(address, timeout="30s") as client:
-            while len(client.scheduler_info()["workers"]) < 2:
+            while len(client.scheduler_info()["workers"]) < workers:
                 assert time.monotonic() < deadline, "dask workers did not start"
                 time.sleep(0.2)
-        yield address
+        yield address, scheduler, helpers
     finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
+        for process in [*reversed(helpers), scheduler]:
+            process.kill()
             process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with dask_cluster(2) as (address, _, _):
+        yield address
 
 
 def test_sweep_on_a_dask_cluster_equals_a_local_sweep(cluster, tmp_path):
@@ -70,3 +80,52 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ParameterError, match="cannot connect"):
         sweep({"replicates": {"count": 2}}, out=tmp_path / "x", scheduler=f"tcp://127.0.0.1:{free_port()}")
     assert not (tmp_path / "x").exists()  # nothing written before the cluster answered
+
+
+LONG = {
+    "scenario": "baseline",
+    "steps": 40,
+    "parameters": {"drivers.sunk_cost": {"range": {"start": 0, "stop": 3, "step": 0.5}}},
+    "replicates": {"count": 100},
+    "outputs": {"chunk_size": 10},
+}  # 700 runs in 70 chunks
+
+
+def kill_after_chunks(out, chunks: int, process: subprocess.Popen) -> threading.Thread:
+    def watch():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ledger = out / LEDGER
+            if ledger.exists() and ledger.read_text().count("\n") >= chunks:
+                break
+            time.sleep(0.01)
+        process.kill()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_lost_scheduler_is_a_clear_error_and_the_sweep_resumes_locally(tmp_path):
+    out = tmp_path / "out"
+    with dask_cluster(1) as (address, scheduler, _):
+        kill_after_chunks(out, 2, scheduler)
+        with pytest.raises(ParameterError, match=r"lost the Dask scheduler.*finished chunks are saved: --resume"):
+            run_sweep(LONG, out, scheduler=address)
+    assert 2 <= (out / LEDGER).read_text().count("\n") < 70
+    report = run_sweep(LONG, out, resume=True, workers=1)
+    assert report.chunks_skipped >= 2
+    reference = sweep(LONG, workers=1)
+    pd.testing.assert_frame_equal(load_results(out), reference, check_exact=True)
+
+
+def test_no_worker_left_times_out_with_a_message(tmp_path, monkeypatch):
+    monkeypatch.setattr("sim.sweeps.WATCH_SECONDS", 0.2)
+    monkeypatch.setattr("sim.sweeps.NO_WORKER_TIMEOUT", 2.0)
+    out = tmp_path / "out"
+    with dask_cluster(1) as (address, _, [worker]):
+        kill_after_chunks(out, 2, worker)
+        started = time.monotonic()
+        with pytest.raises(ParameterError, match="no Dask worker for 2 s; finished chunks are saved"):
+            run_sweep(LONG, out, scheduler=address)
+    assert time.monotonic() - started < 60
