@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import mesa
+import numpy as np
 import pandas as pd
 
 from sim.agents import Firm
@@ -19,7 +20,7 @@ from sim.outputs import (
     run_summary,
     stack_history,
 )
-from sim.params import Scenario
+from sim.params import Environment, ParameterError, Scenario, field_bounds
 from sim.scenarios import load_scenario
 from sim.variables import MARKET_VARIABLES
 
@@ -53,7 +54,7 @@ class AIRaceModel(mesa.Model):
         super().__init__(rng=seed)
         self.seed = seed
         self.config = load_scenario(scenario, {**(parameters or {}), **overrides})
-        self.max_steps = self.config.environment.steps if steps is None else int(steps)
+        self.max_steps = self.config.environment.steps if steps is None else _run_length(steps)
         self.params = ModelParams.from_scenario(self.config)
         self.initial_state: ArrayBag = initial_state(self.params)
         self.state: ArrayBag = self.initial_state
@@ -120,3 +121,13 @@ def _market_reader(name: str):
         return float(model.state[name][0])
 
     return read
+
+
+def _run_length(steps: object) -> int:
+    """A run length within the bounds scenario files have (1 to 200 quarters)."""
+    low, high = field_bounds(Environment, "steps")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or not low <= steps <= high:
+        raise ParameterError(
+            f"steps: {steps!r} is not allowed; a run is a whole number of quarters, {low:g} to {high:g}"
+        )
+    return int(steps)

@@ -10,7 +10,8 @@ One file per case in ``tests/bad_inputs/``:
 
     [files."latin.toml"]                 (optional: files to create first)
     text = "..."                         (or hex = "..." for bytes that are not text;
-    repeat = "[", times = 2000           optionally a piece repeated after the text)
+    repeat = "[", times = 2000           optionally a piece repeated after the text, {i} in it
+                                         replaced by 0, 1, 2, ...)
 """
 
 import tomllib
@@ -36,7 +37,8 @@ def make_files(case: dict, folder: Path) -> None:
         (folder / name).mkdir()
     for name, content in case.get("files", {}).items():
         data = bytes.fromhex(content["hex"]) if "hex" in content else content.get("text", "").encode()
-        data += content.get("repeat", "").encode() * content.get("times", 0)
+        repeat = content.get("repeat", "")
+        data += "".join(repeat.replace("{i}", str(i)) for i in range(content.get("times", 0))).encode()
         (folder / name).write_bytes(data)
 
 

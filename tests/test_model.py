@@ -191,3 +191,11 @@ def test_a_firm_not_yet_entered_is_neither_alive_nor_counted():
     alive = FirmMeasures(history).alive
     assert np.isnan(alive[:, 0]).all() and (alive[:, 1:] == 1.0).all()
     assert (RunMeasures(history).firms_alive == len(scenario.firms) - 1).all()
+
+
+@pytest.mark.parametrize("steps", [0, 201, 10**9, 2.5, True])
+def test_run_length_from_python_is_bounded_like_scenario_files(steps):
+    from sim import ParameterError
+
+    with pytest.raises(ParameterError, match="a run is a whole number of quarters, 1 to 200"):
+        AIRaceModel("baseline", rng=1, steps=steps)
