@@ -151,7 +151,7 @@ def check_claim(scenario: Scenario, claim: Claim) -> ClaimResult:
         median_reference=float(np.median(reference)),
         placebo_held=int(np.sum(placebo_held)),
         placebo_undefined=int(np.sum(undefined(placebo_values, placebo_reference))),
-        placebo_tied=int(np.sum((placebo_values == placebo_reference) & np.isfinite(placebo_values))),
+        placebo_tied=int(np.sum(tied(placebo_values, placebo_reference))),
     )
 
 
@@ -159,6 +159,11 @@ def undefined(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Seeds where the comparison has nothing to compare: a metric without a value (NaN), or an
     event that never happened on either side (both +infinity, e.g. no breakthrough in either run)."""
     return np.isnan(values) | np.isnan(reference) | (np.isinf(values) & np.isinf(reference))
+
+
+def tied(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Seeds where both sides have the same finite value (so a strict comparison cannot hold)."""
+    return (values == reference) & np.isfinite(values)
 
 
 def _parameters(scenario: Scenario) -> dict:

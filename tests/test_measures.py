@@ -3,6 +3,7 @@ the suite let live: claim comparisons off common random numbers, ties counted as
 indices off by one, and firm sums that differ between a run alone and the same run in a batch."""
 
 import numpy as np
+import pytest
 
 from sim import AIRaceModel, load_scenario
 from sim.arrays import ArrayBag
@@ -57,7 +58,8 @@ def test_revenue_growth_4y_compares_quarter_16_with_quarter_0():
 
 
 def claim(**fields) -> Claim:
-    return Claim(text="t", metric="big_muddy_spend", placebo={"drivers.sunk_cost": 0.0}, seeds=12, **fields)
+    defaults = {"text": "t", "metric": "big_muddy_spend", "placebo": {"drivers.sunk_cost": 0.0}, "seeds": 12}
+    return Claim(**{**defaults, **fields})
 
 
 def test_a_claim_compares_each_seed_with_the_same_seed():
@@ -90,3 +92,49 @@ def test_a_run_of_nine_firms_alone_equals_the_same_run_in_a_batch():
     batch = run_seeds(scenario, [3, 7, 11], steps=16)
     for name in ("cash", "market_share", "x", "hhi", "total_llm_spend", "ai_demand"):
         np.testing.assert_array_equal(batch[name][:, 1], alone[name], err_msg=name)
+
+
+def test_undefined_and_tied_comparisons_hand_computed():
+    from sim.claims import tied, undefined
+
+    inf, nan = np.inf, np.nan
+    values = np.array([nan, 1.0, inf, inf, 1.0, 2.0, 3.0])
+    reference = np.array([1.0, nan, inf, 1.0, 1.0, 3.0, 3.0])
+    assert undefined(values, reference).tolist() == [True, True, True, False, False, False, False]
+    assert tied(values, reference).tolist() == [False, False, False, False, True, False, True]
+
+
+def test_check_claim_reports_what_holds_computed():
+    from sim.claims import check_claim, tied
+
+    scenario = load_scenario("baseline")
+    the_claim = claim(compare="greater", value=3.0, metric="firms_alive")
+    result = check_claim(scenario, the_claim)
+    held, values, reference = holds(scenario, the_claim)
+    placebo_held, placebo_values, placebo_reference = holds(scenario, the_claim, placebo=True)
+    assert result.scenario == "baseline" and result.seeds == 12 and result.held == held.sum()
+    assert (result.median_value, result.median_reference) == (np.median(values), 3.0) and (reference == 3.0).all()
+    assert result.placebo_held == placebo_held.sum()
+    assert result.placebo_tied == tied(placebo_values, placebo_reference).sum()
+
+
+def test_an_unknown_firm_in_a_metric_names_the_firms():
+    from sim.claims import metric_values
+
+    firm_measures = {"final_share": np.zeros((3, 2))}
+    with pytest.raises(ValueError, match=r"metric 'firm:Nobody:final_share': no firm 'Nobody'; firms: A, B$"):
+        metric_values({}, firm_measures, ["A", "B"], "firm:Nobody:final_share")
+
+
+def test_a_claim_on_a_scenario_object_refuses_a_broken_placebo_with_the_reason():
+    from sim.claims import ClaimError, check_claim
+
+    scenario = load_scenario("baseline")
+    broken = claim(compare="greater", value=0.0).model_copy(update={"placebo": {"drivers.sunk_cost": 99.0}})
+    with pytest.raises(ClaimError, match=r"placebo \{'drivers.sunk_cost': 99.0\}: .*99.0 is out of range"):
+        check_claim(scenario, broken)
+    same_sides = claim(compare="greater", counterfactual={"drivers.sunk_cost": 0.0}).model_copy(
+        update={"placebo": {"drivers.sunk_cost": 0.0}}
+    )
+    with pytest.raises(ClaimError, match="cut the mechanism's channel instead and keep the claim's contrast"):
+        check_claim(scenario, same_sides)
