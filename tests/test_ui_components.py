@@ -168,3 +168,137 @@ def test_page_views_render_in_process():
     button(rc, "Explain this scenario").click()
     rc.find(children=["Refused"]).assert_empty()
     rc.close()
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**70, -1])
+def test_a_seed_out_of_range_is_refused_and_changes_nothing(seed):
+    session = Session(seed=42)
+    message = session.set_seed(seed)
+    assert message == "the seed must be a whole number from 0 to 9223372036854775807; it stays 42"
+    assert session.seed == 42 and session.seed_error == message
+    assert session.reset() and session.model.seed == 42
+    assert session.set_seed(2**63 - 1) is None and not session.seed_error
+    assert session.reset() and session.step() and session.model.seed == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "reason"),
+    [
+        ("environment.llm_ceiling", "nan", "nan is not a finite number"),
+        ("drivers.sunk_cost", "inf", "inf is not a finite number"),
+        ("drivers.sunk_cost", "-Infinity", "-Infinity is not a finite number"),
+        ("firms.0.openness", "1e999", "1e999 is not a finite number"),
+        ("firms.0.openness", "abc", "'abc' is not a number"),
+        ("environment.steps", "2.5", "2.5 is not a whole number"),
+    ],
+)
+def test_a_value_that_is_not_a_finite_number_is_refused_with_the_reason(path, text, reason):
+    session = Session()
+    before = session.value(path)
+    assert session.set_value(path, text) == reason
+    assert session.value(path) == before and session.errors[path] == reason
+    assert not session.reset() and session.message == f"Fix the highlighted values first: {path}: {reason}"
+    assert session.set_value(path, str(before)) is None and session.reset()
+
+
+def test_typed_numbers_are_parsed_by_the_field_type():
+    session = Session()
+    assert session.set_value("environment.steps", "20.0") is None and session.value("environment.steps") == 20
+    assert session.set_value("drivers.sunk_cost", " 0.5 ") is None and session.value("drivers.sunk_cost") == 0.5
+
+
+def test_a_snapshot_stays_consistent_while_another_thread_steps_and_resets():
+    """The Play loop steps (and Reset replaces the model) while the page is drawn: each snapshot's
+    tables and decision terms come from one model at one quarter."""
+    import threading
+    import time
+
+    session = Session()
+    done = threading.Event()
+
+    def churn():
+        while not done.is_set():
+            for _ in range(3):
+                session.step()
+                time.sleep(0.001)
+            session.reset()
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    drawn = 0
+    try:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            run = session.snapshot()
+            terms = run.drivers("Meta-like")
+            assert len(run.table) == len(run.market) * len(run.firms)
+            if not run.table.empty:
+                latest = run.table[run.table.firm == "Meta-like"].iloc[-1]
+                assert terms["sunk_cost"] == latest.term_sunk_cost
+                drawn += 1
+    finally:
+        done.set()
+        worker.join()
+    assert drawn >= 5
+
+
+def test_nan_typed_into_a_parameter_then_reset_is_refused_without_a_render_loop():
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    rc.find(v.BtnToggle).widget.v_model = "Parameters"
+    sunk = next(w for w in rc.find(v.TextField).widgets if w.label == "sunk cost")
+    sunk.v_model = "nan"
+    sunk.fire_event("focusout", None)
+    rc.find(children=["Refused: nan is not a finite number"]).assert_single()
+    button(rc, "Reset").click()
+    refused = "Fix the highlighted values first: drivers.sunk_cost: nan is not a finite number"
+    rc.find(children=[refused]).assert_single()
+    rc.close()
+
+
+def test_a_crafted_speed_is_refused_and_play_still_works():
+    """A speed the slider does not offer (0 divided the Play loop's delay) is refused with a message."""
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    slider = rc.find(v.Slider).widget
+    slider.v_model = 0
+    rc.find(children=["The speed must be 1 to 20 quarters per second."]).assert_single()
+    button(rc, "Play").click()
+    rc.find(children=["Quarter 3 of 40 (2025Q3)"]).wait_for(timeout=20)
+    button(rc, "Pause").click()
+    rc.close()
+
+
+def test_an_unexpected_error_shows_one_line_and_logs_the_traceback(monkeypatch, caplog):
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    button(rc, "Step").click()
+    monkeypatch.setattr(Session, "step", lambda self: 1 / 0)
+    button(rc, "Step").click()
+    (alert,) = rc.find(v.Alert).widgets
+    (line,) = alert.children
+    error_id = line.removeprefix("Something went wrong (error id ").removesuffix("); the server log has the details.")
+    assert len(error_id) == 6 and error_id in caplog.text and "ZeroDivisionError" in caplog.text
+    assert "Traceback" not in line and "Traceback" in caplog.text
+    monkeypatch.undo()
+    button(rc, "Back to the model").click()
+    rc.find(children=["Quarter 1 of 40 (2025Q1)"]).assert_single()
+    rc.close()
+
+
+def test_crafted_group_and_firm_choices_show_the_first_one():
+    """The Parameters view's selects take only what they offer: a crafted group or firm name shows the first."""
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    rc.find(v.BtnToggle).widget.v_model = "Parameters"
+    selects = {w.label: w for w in rc.find(v.Select).widgets}
+    selects["Group"].v_model = "../../etc"
+    selects["Firm"].v_model = "No such firm"
+    labels = {w.label for w in rc.find(v.TextField).widgets}
+    assert "hardware doubling years (years)" in labels and "openness (share)" in labels
+    rc.find(v.Alert).assert_empty()
+    rc.close()
