@@ -302,3 +302,35 @@ def test_crafted_group_and_firm_choices_show_the_first_one():
     assert "hardware doubling years (years)" in labels and "openness (share)" in labels
     rc.find(v.Alert).assert_empty()
     rc.close()
+
+
+def test_the_host_names_a_server_answers_to():
+    """Loopback names, the address given, this machine's names on 0.0.0.0, --allow-host names, and the
+    address the client connected to; always with the served port."""
+    import socket
+
+    from viz.guard import Guard, Policy, Sessions, is_loopback, served_names
+
+    guard = Guard(None, Policy(8765, served_names("0.0.0.0", ["Class.Example.org"])), Sessions(list))
+    scope = {"server": ("192.168.1.5", 8765)}
+    good = ["127.0.0.1:8765", "LOCALHOST:8765", "[::1]:8765", "192.168.1.5:8765", "class.example.org:8765"]
+    bad = ["evil.example:8765", "192.168.1.6:8765", "127.0.0.1:8766", "127.0.0.1", "127.0.0.1:x", "", "[::1"]
+    assert all(guard.host_allowed(host, scope) for host in [*good, f"{socket.gethostname()}:8765"])
+    assert not any(guard.host_allowed(host, scope) for host in bad)
+    assert not Guard(None, Policy(80, served_names("127.0.0.1")), Sessions(list)).host_allowed(socket.gethostname(), {})
+    assert all(is_loopback(host) for host in ("127.0.0.2", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(host) for host in ("0.0.0.0", "::", "10.0.0.1", "class.example.org"))
+
+
+def test_only_a_good_token_or_its_cookie_passes():
+    from viz.guard import Guard, Policy, Refusal, Sessions
+
+    guard = Guard(None, Policy(8765, frozenset({"127.0.0.1"}), token="s3cret-token-0123"), Sessions(list))
+    scope = {"type": "http", "path": "/", "server": ("127.0.0.1", 8765)}
+    host = {"host": "127.0.0.1:8765"}
+    for query, cookie in ((b"", ""), (b"token=wrong", ""), (b"", "aisim_token_8765=wrong"), (b"", '"; bad')):
+        with pytest.raises(Refusal, match="open this server with the address and"):
+            guard.check({**scope, "query_string": query}, {**host, "cookie": cookie})
+    assert guard.check({**scope, "query_string": b"token=s3cret-token-0123&x=1"}, host) == b"/?x=1"
+    assert guard.check(scope, {**host, "cookie": "a=b; aisim_token_8765=s3cret-token-0123"}) is None
+    assert guard.check({**scope, "path": "/readyz"}, host) is None
