@@ -489,9 +489,32 @@ def test_sessions_are_capped_and_idle_ones_closed(chromium_browser, tmp_path):
             assert one_line(second.inner_text("body")) == "Refused: this server is full (1 sessions); try again later."
             step(first)
             first.get_by_text("Quarter 2 of 40").wait_for(timeout=WAIT)
-            first.wait_for_timeout(8000)  # idle for longer than --idle-minutes
+            first.get_by_role("alert").filter(has_text="Disconnected from the server").wait_for(timeout=WAIT)
             second.goto(url)
             second.get_by_text("Quarter 0 of 40").wait_for(timeout=WAIT)
         finally:
             first.context.close()
             second.context.close()
+
+
+def test_a_page_whose_server_restarted_says_disconnected_reload(chromium_browser, tmp_path):
+    """Solara's own notice does not show (see viz.connection): the page says so and offers Reload."""
+    from viz.browser import free_port
+
+    port = free_port()
+    with serve(tmp_path / "first.log", port) as url:
+        page = open_app(chromium_browser, url)
+        step(page)
+        page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+    try:
+        notice = page.get_by_role("alert").filter(has_text="Disconnected from the server")
+        notice.wait_for(timeout=WAIT)
+        assert "Reload the page to start again." in notice.inner_text()
+        with serve(tmp_path / "second.log", port):
+            page.wait_for_timeout(5000)  # the page may try to reconnect to the new server
+            assert notice.is_visible()
+            page.get_by_role("button", name="Reload").click()
+            page.get_by_text("Quarter 0 of 40").wait_for(timeout=WAIT)
+            assert not notice.is_visible()
+    finally:
+        page.context.close()

@@ -21,6 +21,7 @@ import solara
 from sim.outputs import frontier_training_table, quarter_label
 from viz import charts
 from viz.assets import serve_installed_files_only
+from viz.connection import ConnectionWatch
 from viz.controls import ParameterPanel
 from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
 from viz.vega import VegaChart
@@ -54,8 +55,15 @@ def Chart(spec: dict, title: str, version: int = 0, renderer: str = "svg"):
 
 @solara.component
 def Page():
-    """The app inside an error boundary: an error in any component or callback below, or in the Play
-    loop, replaces the app with one line (see `report`) and a button back to the same session."""
+    """The app in an error boundary, and a notice over the page when it loses its server (see `viz.connection`)."""
+    ConnectionWatch.element()
+    Guarded()
+
+
+@solara.component
+def Guarded():
+    """An error boundary: an error in any component or callback below, or in the Play loop, replaces
+    the app with one line (see `report`) and a button back to the same session."""
     session = solara.use_memo(Session, [])
     error, clear = solara.use_exception()
     failure, set_failure = solara.use_state(None)
