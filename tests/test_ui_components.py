@@ -1,6 +1,7 @@
 """The UI without a browser: session state, chart specs, and the Solara page rendered in-process."""
 
 import io
+import os
 
 import ipyvuetify as v
 import numpy as np
@@ -334,3 +335,54 @@ def test_only_a_good_token_or_its_cookie_passes():
     assert guard.check({**scope, "query_string": b"token=s3cret-token-0123&x=1"}, host) == b"/?x=1"
     assert guard.check(scope, {**host, "cookie": "a=b; aisim_token_8765=s3cret-token-0123"}) is None
     assert guard.check({**scope, "path": "/readyz"}, host) is None
+
+
+def fake_front_end(folder, specs):
+    """A front-end folder with small packages and their manifests, as `viz.assets.install` leaves them."""
+    from viz.assets import write_manifest
+
+    for spec in specs:
+        (folder / spec / "dist").mkdir(parents=True)
+        (folder / spec / "dist" / "main.js").write_text("// main\n")
+        (folder / spec / "package.json").write_text("{}\n")
+        write_manifest(folder / spec, spec)
+
+
+def test_the_install_check_reads_each_file_s_size_and_install_its_hash(tmp_path, monkeypatch):
+    import shutil
+
+    import viz.assets
+    from viz.assets import MANIFEST, check, package_problem
+
+    monkeypatch.setattr(viz.assets, "required_packages", lambda: ["a@1.0.0", "b@2.0.0"])
+    fake_front_end(tmp_path, ["a@1.0.0", "b@2.0.0"])
+    assert check(tmp_path) == []
+    (tmp_path / "b@2.0.0" / "dist" / "main.js").write_text("// same")  # one byte shorter
+    assert check(tmp_path) == ["b@2.0.0: dist/main.js missing or changed"]
+    shutil.rmtree(tmp_path / "a@1.0.0" / "dist")
+    (tmp_path / "b@2.0.0" / "dist" / "main.js").write_text("// nain\n")  # same size, other bytes
+    assert check(tmp_path) == ["a@1.0.0: dist/main.js missing or changed"]
+    assert package_problem(tmp_path / "b@2.0.0", "b@2.0.0", hashes=True) == "b@2.0.0: dist/main.js missing or changed"
+    (tmp_path / "b@2.0.0" / MANIFEST).write_text("b@2.0.0\n")  # the marker of earlier versions
+    assert check(tmp_path)[1] == "b@2.0.0 is not installed"
+
+
+def test_the_server_refuses_to_start_without_its_front_end_files(tmp_path):
+    """A deleted dist folder is named, with the command that puts it back, before anything is served."""
+    import shutil
+    import subprocess
+    import sys
+
+    from viz.assets import required_packages
+
+    specs = required_packages()
+    fake_front_end(tmp_path, specs)
+    shutil.rmtree(tmp_path / specs[0] / "dist")
+    env = {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "viz", "--port", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "aisim ui: error: the browser's front-end files are not all installed "
+        f"({specs[0]}: dist/main.js missing or changed); run `{sys.executable} -m viz.assets` to install them\n"
+    )

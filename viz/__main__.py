@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from viz.assets import MARKER, cdn_folder, required_packages, serve_installed_files_only
+from viz.assets import check, serve_installed_files_only
 from viz.guard import WILDCARD_ADDRESSES, Guard, Policy, Sessions, is_loopback, served_names
 
 TOKEN_VARIABLE = "AISIM_UI_TOKEN"
@@ -61,11 +61,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
-    missing = [spec for spec in required_packages() if not (cdn_folder() / spec / MARKER).is_file()]
-    if missing:
+    problems = check()
+    if problems:
         print(
-            f"aisim ui: error: the browser's front-end files are not installed ({', '.join(missing)}); "
-            "run `python -m viz.assets` (make run does it)",
+            f"aisim ui: error: the browser's front-end files are not all installed ({'; '.join(problems)}); "
+            f"run `{sys.executable} -m viz.assets` to install them",
             file=sys.stderr,
         )
         return 2
