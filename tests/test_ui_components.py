@@ -306,15 +306,22 @@ def test_crafted_group_and_firm_choices_show_the_first_one():
 
 
 def test_the_host_names_a_server_answers_to():
-    """Loopback names, the address given, this machine's names on 0.0.0.0, --allow-host names, and the
-    address the client connected to; always with the served port."""
+    """Loopback names, the address given, this machine's names on 0.0.0.0 and the address the client
+    connected to, with the served port; --allow-host names with any port."""
     import socket
 
     from viz.guard import Guard, Policy, Sessions, is_loopback, served_names
 
-    guard = Guard(None, Policy(8765, served_names("0.0.0.0", ["Class.Example.org"])), Sessions(list))
+    guard = Guard(None, Policy(8765, served_names("0.0.0.0"), frozenset({"class.example.org"})), Sessions(list))
     scope = {"server": ("192.168.1.5", 8765)}
-    good = ["127.0.0.1:8765", "LOCALHOST:8765", "[::1]:8765", "192.168.1.5:8765", "class.example.org:8765"]
+    good = [
+        "127.0.0.1:8765",
+        "LOCALHOST:8765",
+        "[::1]:8765",
+        "192.168.1.5:8765",
+        "Class.Example.org",
+        "class.example.org:443",
+    ]
     bad = ["evil.example:8765", "192.168.1.6:8765", "127.0.0.1:8766", "127.0.0.1", "127.0.0.1:x", "", "[::1"]
     assert all(guard.host_allowed(host, scope) for host in [*good, f"{socket.gethostname()}:8765"])
     assert not any(guard.host_allowed(host, scope) for host in bad)

@@ -42,7 +42,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME",
-        help="another host name clients use to reach this server (e.g. its DNS name); repeatable",
+        help="another host name clients use to reach this server, on any port (its DNS name, or a reverse "
+        "proxy's that passes Host on); repeatable",
     )
     parser.add_argument("--max-sessions", type=int, default=200, help="most browser sessions at once (default 200)")
     parser.add_argument(
@@ -99,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     idle = args.idle_minutes * 60.0
     settings.kernel.cull_timeout = f"{idle}s"  # a page gone without a goodbye is closed after as long
     sessions = Sessions(lambda: kernel_context.contexts)
-    policy = Policy(args.port, served_names(args.host, args.allow_host), token, args.max_sessions)
+    allowed = frozenset(name.strip("[]").lower() for name in args.allow_host)
+    policy = Policy(args.port, served_names(args.host), allowed, token, args.max_sessions)
     solara.server.starlette.app.add_middleware(Guard, policy=policy, sessions=sessions)
     threading.Thread(target=close_idle_sessions, args=(sessions, idle), daemon=True, name="aisim-idle").start()
     cli(["run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open"])

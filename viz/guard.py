@@ -4,8 +4,9 @@ Each request (HTTP or WebSocket) is checked in this order, and a refused one get
 text and goes no further:
 
 - **Host** (400): the ``Host`` header must name an address this server answers to (the loopback
-  names, the ``--host`` given, the address the client actually connected to, and any
-  ``--allow-host``), so a DNS-rebinding page, whose requests carry its own host name, is refused.
+  names, the ``--host`` given or the address the client actually connected to, with the served
+  port; or an ``--allow-host`` name, e.g. behind a reverse proxy, with any port), so a
+  DNS-rebinding page, whose requests carry its own host name, is refused.
 - **Origin** (403): a browser request sent from a page of another origin (a WebSocket, a POST) is
   refused; a request without ``Origin`` (a page load, a script outside a browser) passes.
 - **Diagnostics** (404): Solara's ``/resourcez`` (threads, kernels, CPU and memory) is not served.
@@ -80,14 +81,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def served_names(host: str, allow: Iterable[str] = ()) -> frozenset[str]:
+def served_names(host: str) -> frozenset[str]:
     """The host names and addresses a client may put in ``Host`` for a server bound to ``host``.
 
-    Always the loopback names and ``host`` itself; on a wildcard address (0.0.0.0, ::) also this
-    machine's own names; plus the ``allow`` list (names clients use, e.g. behind a reverse proxy).
-    Whatever address a client connected to is accepted as well (see `Guard.host_allowed`).
+    The loopback names and ``host`` itself; on a wildcard address (0.0.0.0, ::) also this machine's
+    own names. Whatever address a client connected to is accepted as well (see `Guard.host_allowed`).
     """
-    names = {*LOOPBACK_NAMES, host.strip("[]").lower(), *(name.strip("[]").lower() for name in allow)}
+    names = {*LOOPBACK_NAMES, host.strip("[]").lower()}
     if host in WILDCARD_ADDRESSES:
         names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
     return frozenset(names - {""})
@@ -98,7 +98,8 @@ class Policy:
     """What the guard lets through."""
 
     port: int
-    names: frozenset[str]  # see served_names
+    names: frozenset[str]  # see served_names; with the served port
+    allowed: frozenset[str] = frozenset()  # --allow-host names, with any port (a reverse proxy's)
     token: str | None = None  # None: no token needed (a loopback server)
     max_sessions: int = 200
     csp: str = CSP
@@ -190,12 +191,14 @@ class Guard:
 
     def host_allowed(self, host: str, scope: Scope) -> bool:
         """Whether the ``Host`` header names this server: a served name, or the address the client
-        connected to (which no rebinding page can put there), with the served port."""
+        connected to (which no rebinding page can put there), with the served port; or an allowed name."""
         try:
             parts = urlsplit(f"//{host}")
             name, port = parts.hostname or "", parts.port or 80
         except ValueError:  # a malformed port
             return False
+        if name in self.policy.allowed:
+            return True
         local = (scope.get("server") or ("", None))[0]
         return port == self.policy.port and (name in self.policy.names or name == str(local).lower())
 
