@@ -191,10 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser(
         "ui",
         help="serve the browser UI (http://127.0.0.1:8765 by default)",
-        description="Serve the browser UI. It binds to this machine only unless --host says otherwise.",
+        description="Serve the browser UI. It binds to this machine only unless --host says otherwise; on "
+        "another address every browser needs the access token it prints.",
     )
     ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    ui.add_argument("--token", help="access token (default $AISIM_UI_TOKEN, or a new one off this machine)")
+    ui.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="another name clients use")
+    ui.add_argument("--max-sessions", help="most browser sessions at once (default 200)")
+    ui.add_argument("--idle-minutes", help="close a session idle this long (default 60)")
 
     params = sub.add_parser(
         "params",
@@ -629,6 +634,11 @@ def command_ui(args: argparse.Namespace) -> int:
     import subprocess
 
     command = [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)]
+    for option in ("token", "max_sessions", "idle_minutes"):  # given ones only: viz has the defaults
+        if getattr(args, option) is not None:
+            command += [f"--{option.replace('_', '-')}", getattr(args, option)]
+    for name in args.allow_host:
+        command += ["--allow-host", name]
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:

@@ -76,3 +76,15 @@ def test_parameter_docs_are_generated_from_the_code():
     assert docs.read_text().strip() == parameters_markdown().strip(), (
         "run: aisim params --markdown > docs/PARAMETERS.md"
     )
+
+
+def test_ui_passes_its_serving_options_on(monkeypatch):
+    """`aisim ui` runs `python -m viz` with the options given, and leaves the rest to its defaults."""
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda command: calls.append(command) or 0)
+    assert (
+        main(["ui", "--host", "0.0.0.0", "--token", "t" * 16, "--allow-host", "class.example", "--idle-minutes", "30"])
+        == 0
+    )
+    viz = [sys.executable, "-m", "viz", "--host", "0.0.0.0", "--port", "8765"]
+    assert calls == [[*viz, "--token", "t" * 16, "--idle-minutes", "30", "--allow-host", "class.example"]]

@@ -219,3 +219,302 @@ def test_the_front_end_proxy_serves_installed_files_only(server):
         assert status("aisim-test-decoy@1.0.0/../../../etc/passwd") == 404
     finally:
         shutil.rmtree(decoy)
+
+
+def log_offset(server) -> int:
+    """Where the server log ends now: read what a test adds with `log_since`."""
+    return len(server[1].read_text())
+
+
+def log_since(server, offset: int) -> str:
+    return server[1].read_text()[offset:]
+
+
+def assert_no_traceback(page, server, offset: int) -> None:
+    """Neither the page nor the server log (since ``offset``) shows a traceback or an unexpected error."""
+    body = page.inner_text("body")
+    assert "Traceback" not in body and "Something went wrong" not in body
+    log = log_since(server, offset)
+    assert "Traceback" not in log and "error id" not in log, log[-3000:]
+
+
+def csv_seed(page) -> str:
+    """The seed in the name of the downloaded CSV: the seed of the run on the page."""
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    return download.value.suggested_filename.rsplit("seed", 1)[1].removesuffix(".csv")
+
+
+def test_a_seed_out_of_range_is_refused_with_one_line(page, server):
+    offset = log_offset(server)
+    seed = page.get_by_label("Seed (same seed, same run)")
+    refused = "Refused: the seed must be a whole number from 0 to 9223372036854775807; it stays {}"
+    seed.fill(str(2**63))
+    seed.press("Enter")
+    page.get_by_text(refused.format(42)).wait_for(timeout=WAIT)
+    page.get_by_role("button", name="Reset").click()
+    step(page)
+    page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+    assert csv_seed(page) == "42"
+    seed.fill("7")
+    seed.press("Enter")
+    page.get_by_text("Refused:").wait_for(state="detached", timeout=WAIT)
+    seed.fill("-1")
+    seed.press("Enter")
+    page.get_by_text(refused.format(7)).wait_for(timeout=WAIT)
+    page.get_by_role("button", name="Reset").click()
+    step(page)
+    page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+    assert csv_seed(page) == "7"
+    assert_no_traceback(page, server, offset)
+    assert page.problems == []
+
+
+def test_nan_in_a_parameter_then_reset_is_refused_with_one_line(page, server):
+    offset = log_offset(server)
+    page.get_by_role("button", name="Parameters").click()
+    field = page.get_by_label("sunk cost", exact=True)
+    field.fill("nan")
+    field.press("Enter")
+    page.get_by_text("Refused: nan is not a finite number").wait_for(timeout=WAIT)
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("Fix the highlighted values first: drivers.sunk_cost: nan is not a finite number").wait_for(
+        timeout=WAIT
+    )
+    assert_no_traceback(page, server, offset)
+    field.fill("0")
+    field.press("Enter")
+    page.get_by_text("Refused:").wait_for(state="detached", timeout=WAIT)
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("Fix the highlighted values").wait_for(state="detached", timeout=WAIT)
+    page.get_by_role("button", name="Run", exact=True).click()
+    step(page)
+    page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+    assert_no_traceback(page, server, offset)
+    assert page.problems == []
+
+
+CLICK_STORM = """async ([rounds, delay]) => {
+    const click = name => [...document.querySelectorAll('button')]
+        .filter(b => b.innerText.trim().toUpperCase() === name).forEach(b => b.click());
+    for (let i = 0; i < rounds; i++) {
+        for (const name of ['PLAY', 'STEP', 'PAUSE', 'RESET', 'STEP', 'PLAY']) {
+            click(name);
+            await new Promise(resolve => setTimeout(resolve, delay));
+        }
+    }
+}"""
+
+
+def test_fast_play_step_reset_clicks_raise_nothing(page, server):
+    """Play, Step, Pause and Reset clicked faster than the page redraws (the Play loop steps the model
+    while the page is drawn): no error, and the page still works."""
+    offset = log_offset(server)
+    for delay in (0, 5, 20, 50):
+        page.evaluate(CLICK_STORM, [15, delay])
+    page.wait_for_timeout(1000)  # let the last redraws land
+    assert_no_traceback(page, server, offset)
+    pause = page.get_by_role("button", name="Pause")
+    if pause.count():
+        pause.click()
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("Quarter 0 of 40").wait_for(timeout=WAIT)
+    step(page)
+    page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+    assert_no_traceback(page, server, offset)
+    # Solara's front end may look up a widget the server closed a moment before (one run in three
+    # here); the page does not show it and keeps working.
+    assert [p for p in page.problems if p != "page error: widget model not found"] == []
+
+
+def request(url: str, path: str = "/", headers: dict | None = None, method: str = "GET"):
+    """One plain HTTP request with exactly these headers (``Host`` too, if given): status, headers, body."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    headers = headers or {}
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    try:
+        given = {name.lower() for name in headers}
+        connection.putrequest(method, path, skip_host="host" in given, skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        answer = connection.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read().decode()
+    finally:
+        connection.close()
+
+
+def kernel_channel() -> str:
+    """The WebSocket path of a new session's kernel, as the page opens it."""
+    import uuid
+
+    return f"/jupyter/api/kernels/{uuid.uuid4()}/channels?session_id={uuid.uuid4()}"
+
+
+def handshake(url: str, headers: dict) -> tuple[int, str]:
+    """A WebSocket handshake to a new kernel with these extra headers: the status (101: opened) and body."""
+    upgrade = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+    }
+    status, _, body = request(url, kernel_channel(), {**upgrade, **headers})
+    return status, body
+
+
+def one_line(body: str) -> str:
+    """The refusal's text, which must be one line."""
+    lines = body.strip().splitlines()
+    assert len(lines) == 1, body[:500]
+    return lines[0]
+
+
+def test_a_foreign_host_header_is_refused(server):
+    """DNS rebinding: a page on evil.example that resolves to this machine sends Host: evil.example."""
+    url = server[0]
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1:{int(port) + 1}"):
+        status, _, body = request(url, "/", {"Host": host})
+        assert status == 400 and one_line(body).startswith("Refused: this server does not answer to the host name")
+        status, body = handshake(url, {"Host": host})
+        assert status == 400 and one_line(body).startswith("Refused:")
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        status, _, body = request(url, "/", {"Host": host})
+        assert status == 200 and "<html" in body
+    assert handshake(url, {"Host": f"127.0.0.1:{port}"})[0] == 101
+
+
+def test_a_websocket_from_a_foreign_origin_is_refused(server):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    url = server[0]
+    socket_url = url.replace("http://", "ws://").rstrip("/") + kernel_channel()
+    with pytest.raises(InvalidStatus) as refused:
+        connect(socket_url, origin="http://evil.example", open_timeout=20)
+    assert refused.value.response.status_code == 403
+    assert (
+        one_line(refused.value.response.body.decode())
+        == "Refused: a page from 'http://evil.example' may not use this server."
+    )
+    status, _, body = request(url, "/_solara/api/close/x?session_id=y", {"Origin": "http://evil.example"}, "POST")
+    assert status == 403 and one_line(body).startswith("Refused: a page from")
+    with connect(socket_url, origin=url.rstrip("/"), open_timeout=20) as socket:
+        assert socket.protocol.state.name == "OPEN"
+
+
+def test_every_response_has_the_security_headers(server):
+    url = server[0]
+    for path in ("/", "/readyz", "/static/assets/favicon.svg", "/resourcez"):
+        _, headers, _ = request(url, path)
+        policy = headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy, path
+        assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff", path
+
+
+def test_the_page_cannot_be_framed(chromium_browser, server):
+    """Clickjacking: another site's page showing this one in a frame gets an error page instead."""
+    context = chromium_browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content(f'<iframe src="{server[0]}" width="800" height="600"></iframe>')
+        frame = page.frames[1]
+        frame.wait_for_load_state(timeout=WAIT)
+        assert frame.url.startswith("chrome-error://"), frame.url
+    finally:
+        context.close()
+
+
+def test_diagnostics_pages_are_not_served(server):
+    url = server[0]
+    for path in ("/resourcez", "/resourcez?verbose"):
+        status, _, body = request(url, path)
+        assert status == 404 and one_line(body) == "Not found.", path
+    status, _, body = request(url, "/readyz")
+    assert status == 200 and '"ok"' in body
+
+
+def test_a_server_beyond_loopback_needs_its_token(chromium_browser, tmp_path):
+    import re
+
+    from viz.browser import free_port
+
+    port = free_port()
+    log = tmp_path / "server.log"
+    with serve(log, port, options=["--host", "0.0.0.0"]) as url:
+        printed = log.read_text()
+        assert "warning: serving beyond this machine (0.0.0.0)" in printed
+        token = re.search(rf"aisim UI on http://\S+:{port}/\?token=([A-Za-z0-9_-]+)", printed).group(1)
+        for path in ("/", "/?token=wrong", "/_solara/cdn/requirejs@2.3.6/require.js"):
+            status, _, body = request(url, path)
+            assert status == 403 and one_line(body).startswith("Refused: open this server with"), path
+        assert handshake(url, {})[0] == 403
+        status, headers, _ = request(url, f"/?token={token}")
+        assert status == 303 and headers["location"] == "/"
+        assert headers["set-cookie"].startswith(f"aisim_token_{port}={token};") and "HttpOnly" in headers["set-cookie"]
+        cookie = {"Cookie": f"aisim_token_{port}={token}"}
+        assert request(url, "/", cookie)[0] == 200 and handshake(url, cookie)[0] == 101
+        assert request(url, "/readyz")[0] == 200  # the readiness probe needs no token
+
+        stranger = chromium_browser.new_context()
+        try:
+            page = stranger.new_page()
+            page.goto(url)
+            assert one_line(page.inner_text("body")).startswith("Refused: open this server with")
+        finally:
+            stranger.close()
+        page = open_app(chromium_browser, f"{url}?token={token}")
+        try:
+            assert "token" not in page.url
+            step(page)
+            page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+        finally:
+            page.context.close()
+
+
+def test_sessions_are_capped_and_idle_ones_closed(chromium_browser, tmp_path):
+    """With room for one session, a second browser is refused with one line until the first one,
+    left idle, is closed (its page then says so); then the second one gets in."""
+    with serve(tmp_path / "server.log", options=["--max-sessions", "1", "--idle-minutes", "0.1"]) as url:
+        first = open_app(chromium_browser, url)
+        second = chromium_browser.new_context().new_page()
+        try:
+            step(first)
+            first.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+            second.goto(url)
+            assert one_line(second.inner_text("body")) == "Refused: this server is full (1 sessions); try again later."
+            step(first)
+            first.get_by_text("Quarter 2 of 40").wait_for(timeout=WAIT)
+            first.get_by_role("alert").filter(has_text="Disconnected from the server").wait_for(timeout=WAIT)
+            second.goto(url)
+            second.get_by_text("Quarter 0 of 40").wait_for(timeout=WAIT)
+        finally:
+            first.context.close()
+            second.context.close()
+
+
+def test_a_page_whose_server_restarted_says_disconnected_reload(chromium_browser, tmp_path):
+    """Solara's own notice does not show (see viz.connection): the page says so and offers Reload."""
+    from viz.browser import free_port
+
+    port = free_port()
+    with serve(tmp_path / "first.log", port) as url:
+        page = open_app(chromium_browser, url)
+        step(page)
+        page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+    try:
+        notice = page.get_by_role("alert").filter(has_text="Disconnected from the server")
+        notice.wait_for(timeout=WAIT)
+        assert "Reload the page to start again." in notice.inner_text()
+        with serve(tmp_path / "second.log", port):
+            page.wait_for_timeout(5000)  # the page may try to reconnect to the new server
+            assert notice.is_visible()
+            page.get_by_role("button", name="Reload").click()
+            page.get_by_text("Quarter 0 of 40").wait_for(timeout=WAIT)
+            assert not notice.is_visible()
+    finally:
+        page.context.close()

@@ -1,6 +1,7 @@
 """The UI without a browser: session state, chart specs, and the Solara page rendered in-process."""
 
 import io
+import os
 
 import ipyvuetify as v
 import numpy as np
@@ -168,3 +169,227 @@ def test_page_views_render_in_process():
     button(rc, "Explain this scenario").click()
     rc.find(children=["Refused"]).assert_empty()
     rc.close()
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**70, -1])
+def test_a_seed_out_of_range_is_refused_and_changes_nothing(seed):
+    session = Session(seed=42)
+    message = session.set_seed(seed)
+    assert message == "the seed must be a whole number from 0 to 9223372036854775807; it stays 42"
+    assert session.seed == 42 and session.seed_error == message
+    assert session.reset() and session.model.seed == 42
+    assert session.set_seed(2**63 - 1) is None and not session.seed_error
+    assert session.reset() and session.step() and session.model.seed == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "reason"),
+    [
+        ("environment.llm_ceiling", "nan", "nan is not a finite number"),
+        ("drivers.sunk_cost", "inf", "inf is not a finite number"),
+        ("drivers.sunk_cost", "-Infinity", "-Infinity is not a finite number"),
+        ("firms.0.openness", "1e999", "1e999 is not a finite number"),
+        ("firms.0.openness", "abc", "'abc' is not a number"),
+        ("environment.steps", "2.5", "2.5 is not a whole number"),
+    ],
+)
+def test_a_value_that_is_not_a_finite_number_is_refused_with_the_reason(path, text, reason):
+    session = Session()
+    before = session.value(path)
+    assert session.set_value(path, text) == reason
+    assert session.value(path) == before and session.errors[path] == reason
+    assert not session.reset() and session.message == f"Fix the highlighted values first: {path}: {reason}"
+    assert session.set_value(path, str(before)) is None and session.reset()
+
+
+def test_typed_numbers_are_parsed_by_the_field_type():
+    session = Session()
+    assert session.set_value("environment.steps", "20.0") is None and session.value("environment.steps") == 20
+    assert session.set_value("drivers.sunk_cost", " 0.5 ") is None and session.value("drivers.sunk_cost") == 0.5
+
+
+def test_a_snapshot_stays_consistent_while_another_thread_steps_and_resets():
+    """The Play loop steps (and Reset replaces the model) while the page is drawn: each snapshot's
+    tables and decision terms come from one model at one quarter."""
+    import threading
+    import time
+
+    session = Session()
+    done = threading.Event()
+
+    def churn():
+        while not done.is_set():
+            for _ in range(3):
+                session.step()
+                time.sleep(0.001)
+            session.reset()
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    drawn = 0
+    try:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            run = session.snapshot()
+            terms = run.drivers("Meta-like")
+            assert len(run.table) == len(run.market) * len(run.firms)
+            if not run.table.empty:
+                latest = run.table[run.table.firm == "Meta-like"].iloc[-1]
+                assert terms["sunk_cost"] == latest.term_sunk_cost
+                drawn += 1
+    finally:
+        done.set()
+        worker.join()
+    assert drawn >= 5
+
+
+def test_nan_typed_into_a_parameter_then_reset_is_refused_without_a_render_loop():
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    rc.find(v.BtnToggle).widget.v_model = "Parameters"
+    sunk = next(w for w in rc.find(v.TextField).widgets if w.label == "sunk cost")
+    sunk.v_model = "nan"
+    sunk.fire_event("focusout", None)
+    rc.find(children=["Refused: nan is not a finite number"]).assert_single()
+    button(rc, "Reset").click()
+    refused = "Fix the highlighted values first: drivers.sunk_cost: nan is not a finite number"
+    rc.find(children=[refused]).assert_single()
+    rc.close()
+
+
+def test_a_crafted_speed_is_refused_and_play_still_works():
+    """A speed the slider does not offer (0 divided the Play loop's delay) is refused with a message."""
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    slider = rc.find(v.Slider).widget
+    slider.v_model = 0
+    rc.find(children=["The speed must be 1 to 20 quarters per second."]).assert_single()
+    button(rc, "Play").click()
+    rc.find(children=["Quarter 3 of 40 (2025Q3)"]).wait_for(timeout=20)
+    button(rc, "Pause").click()
+    rc.close()
+
+
+def test_an_unexpected_error_shows_one_line_and_logs_the_traceback(monkeypatch, caplog):
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    button(rc, "Step").click()
+    monkeypatch.setattr(Session, "step", lambda self: 1 / 0)
+    button(rc, "Step").click()
+    (alert,) = rc.find(v.Alert).widgets
+    (line,) = alert.children
+    error_id = line.removeprefix("Something went wrong (error id ").removesuffix("); the server log has the details.")
+    assert len(error_id) == 6 and error_id in caplog.text and "ZeroDivisionError" in caplog.text
+    assert "Traceback" not in line and "Traceback" in caplog.text
+    monkeypatch.undo()
+    button(rc, "Back to the model").click()
+    rc.find(children=["Quarter 1 of 40 (2025Q1)"]).assert_single()
+    rc.close()
+
+
+def test_crafted_group_and_firm_choices_show_the_first_one():
+    """The Parameters view's selects take only what they offer: a crafted group or firm name shows the first."""
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    rc.find(v.BtnToggle).widget.v_model = "Parameters"
+    selects = {w.label: w for w in rc.find(v.Select).widgets}
+    selects["Group"].v_model = "../../etc"
+    selects["Firm"].v_model = "No such firm"
+    labels = {w.label for w in rc.find(v.TextField).widgets}
+    assert "hardware doubling years (years)" in labels and "openness (share)" in labels
+    rc.find(v.Alert).assert_empty()
+    rc.close()
+
+
+def test_the_host_names_a_server_answers_to():
+    """Loopback names, the address given, this machine's names on 0.0.0.0 and the address the client
+    connected to, with the served port; --allow-host names with any port."""
+    import socket
+
+    from viz.guard import Guard, Policy, Sessions, is_loopback, served_names
+
+    guard = Guard(None, Policy(8765, served_names("0.0.0.0"), frozenset({"class.example.org"})), Sessions(list))
+    scope = {"server": ("192.168.1.5", 8765)}
+    good = [
+        "127.0.0.1:8765",
+        "LOCALHOST:8765",
+        "[::1]:8765",
+        "192.168.1.5:8765",
+        "Class.Example.org",
+        "class.example.org:443",
+    ]
+    bad = ["evil.example:8765", "192.168.1.6:8765", "127.0.0.1:8766", "127.0.0.1", "127.0.0.1:x", "", "[::1"]
+    assert all(guard.host_allowed(host, scope) for host in [*good, f"{socket.gethostname()}:8765"])
+    assert not any(guard.host_allowed(host, scope) for host in bad)
+    assert not Guard(None, Policy(80, served_names("127.0.0.1")), Sessions(list)).host_allowed(socket.gethostname(), {})
+    assert all(is_loopback(host) for host in ("127.0.0.2", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(host) for host in ("0.0.0.0", "::", "10.0.0.1", "class.example.org"))
+
+
+def test_only_a_good_token_or_its_cookie_passes():
+    from viz.guard import Guard, Policy, Refusal, Sessions
+
+    guard = Guard(None, Policy(8765, frozenset({"127.0.0.1"}), token="s3cret-token-0123"), Sessions(list))
+    scope = {"type": "http", "path": "/", "server": ("127.0.0.1", 8765)}
+    host = {"host": "127.0.0.1:8765"}
+    for query, cookie in ((b"", ""), (b"token=wrong", ""), (b"", "aisim_token_8765=wrong"), (b"", '"; bad')):
+        with pytest.raises(Refusal, match="open this server with the address and"):
+            guard.check({**scope, "query_string": query}, {**host, "cookie": cookie})
+    assert guard.check({**scope, "query_string": b"token=s3cret-token-0123&x=1"}, host) == b"/?x=1"
+    assert guard.check(scope, {**host, "cookie": "a=b; aisim_token_8765=s3cret-token-0123"}) is None
+    assert guard.check({**scope, "path": "/readyz"}, host) is None
+
+
+def fake_front_end(folder, specs):
+    """A front-end folder with small packages and their manifests, as `viz.assets.install` leaves them."""
+    from viz.assets import write_manifest
+
+    for spec in specs:
+        (folder / spec / "dist").mkdir(parents=True)
+        (folder / spec / "dist" / "main.js").write_text("// main\n")
+        (folder / spec / "package.json").write_text("{}\n")
+        write_manifest(folder / spec, spec)
+
+
+def test_the_install_check_reads_each_file_s_size_and_install_its_hash(tmp_path, monkeypatch):
+    import shutil
+
+    import viz.assets
+    from viz.assets import MANIFEST, check, package_problem
+
+    monkeypatch.setattr(viz.assets, "required_packages", lambda: ["a@1.0.0", "b@2.0.0"])
+    fake_front_end(tmp_path, ["a@1.0.0", "b@2.0.0"])
+    assert check(tmp_path) == []
+    (tmp_path / "b@2.0.0" / "dist" / "main.js").write_text("// same")  # one byte shorter
+    assert check(tmp_path) == ["b@2.0.0: dist/main.js missing or changed"]
+    shutil.rmtree(tmp_path / "a@1.0.0" / "dist")
+    (tmp_path / "b@2.0.0" / "dist" / "main.js").write_text("// nain\n")  # same size, other bytes
+    assert check(tmp_path) == ["a@1.0.0: dist/main.js missing or changed"]
+    assert package_problem(tmp_path / "b@2.0.0", "b@2.0.0", hashes=True) == "b@2.0.0: dist/main.js missing or changed"
+    (tmp_path / "b@2.0.0" / MANIFEST).write_text("b@2.0.0\n")  # the marker of earlier versions
+    assert check(tmp_path)[1] == "b@2.0.0 is not installed"
+
+
+def test_the_server_refuses_to_start_without_its_front_end_files(tmp_path):
+    """A deleted dist folder is named, with the command that puts it back, before anything is served."""
+    import shutil
+    import subprocess
+    import sys
+
+    from viz.assets import required_packages
+
+    specs = required_packages()
+    fake_front_end(tmp_path, specs)
+    shutil.rmtree(tmp_path / specs[0] / "dist")
+    env = {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "viz", "--port", "1"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        "aisim ui: error: the browser's front-end files are not all installed "
+        f"({specs[0]}: dist/main.js missing or changed); run `{sys.executable} -m viz.assets` to install them\n"
+    )

@@ -2,13 +2,16 @@
 
 Serve it with ``aisim ui`` (or ``make run``); embed it in a notebook with
 ``from viz.app import Page; Page()``. Each browser session builds its own `Session`, so
-two students never see each other's runs.
+two students never see each other's runs. An unexpected error never shows a traceback: the
+page shows one line with an error id, and the server log has the traceback under that id.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import logging
+import secrets
 import textwrap
 import threading
 import time
@@ -18,6 +21,7 @@ import solara
 from sim.outputs import frontier_training_table, quarter_label
 from viz import charts
 from viz.assets import serve_installed_files_only
+from viz.connection import ConnectionWatch
 from viz.controls import ParameterPanel
 from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
 from viz.vega import VegaChart
@@ -25,6 +29,16 @@ from viz.vega import VegaChart
 serve_installed_files_only()  # the front-end proxy serves installed files only, never deletes or fetches
 
 VIEWS = ["Run", "Parameters", "Uncertainty", "Compare", "Explain"]
+SPEEDS = range(1, 21)
+"""Play speeds the speed slider offers, in quarters per second."""
+log = logging.getLogger("aisim.ui")
+
+
+def report(error: BaseException) -> str:
+    """Log an unexpected error with its traceback under a short id; returns the one line the page shows."""
+    error_id = secrets.token_hex(3)
+    log.error("unexpected error in the UI (error id %s)", error_id, exc_info=error)
+    return f"Something went wrong (error id {error_id}); the server log has the details."
 
 
 def Prose(text: str):
@@ -41,12 +55,39 @@ def Chart(spec: dict, title: str, version: int = 0, renderer: str = "svg"):
 
 @solara.component
 def Page():
+    """The app in an error boundary, and a notice over the page when it loses its server (see `viz.connection`)."""
+    ConnectionWatch.element()
+    Guarded()
+
+
+@solara.component
+def Guarded():
+    """An error boundary: an error in any component or callback below, or in the Play loop, replaces
+    the app with one line (see `report`) and a button back to the same session."""
     session = solara.use_memo(Session, [])
+    error, clear = solara.use_exception()
+    failure, set_failure = solara.use_state(None)
+    problem = error or failure
+    message = solara.use_memo(lambda: report(problem) if problem is not None else "", [problem])
+    if problem is None:
+        App(session, set_failure)
+        return
+
+    def resume():
+        set_failure(None)
+        clear()
+
+    solara.Error(message)
+    solara.Button("Back to the model", on_click=resume)
+
+
+@solara.component
+def App(session: Session, fail):
+    """The whole page; ``fail(error)`` reports an error raised in the Play loop's thread."""
     version, set_version = solara.use_state(0)
     playing, set_playing = solara.use_state(False)
     speed, set_speed = solara.use_state(5)
     view, set_view = solara.use_state("Run")
-    lock = solara.use_memo(threading.Lock, [])
     rendered = solara.use_memo(threading.Event, [])
     solara.use_effect(rendered.set, [version])  # effects run once a render is complete
 
@@ -57,45 +98,52 @@ def Page():
         """Step at the chosen speed, never faster than the page can be redrawn."""
         if not playing:
             return
-        while session.model.running:
-            started = time.perf_counter()
-            rendered.clear()
-            with lock:
+        try:
+            while session.model.running:
+                started = time.perf_counter()
+                rendered.clear()
                 session.step()
-            refresh()
-            rendered.wait(timeout=2.0)
-            time.sleep(max(0.0, 1.0 / speed - (time.perf_counter() - started)))
+                refresh()
+                rendered.wait(timeout=2.0)
+                time.sleep(max(0.0, 1.0 / speed - (time.perf_counter() - started)))
+        except Exception as err:  # an error in this thread reaches no error boundary by itself
+            fail(err)
+            return
         set_playing(False)
 
     solara.use_thread(play_loop, dependencies=[playing, speed], intrusive_cancel=True)
 
     def step():
-        with lock:
-            session.step()
+        session.step()
         refresh()
 
     def reset():
         set_playing(False)
-        with lock:
-            session.reset()
+        session.reset()
         refresh()
 
     def choose(name: str):
         set_playing(False)
-        with lock:
-            session.choose(name)
+        session.choose(name)
         refresh()
 
-    def set_seed(seed):
-        if seed is not None and seed >= 0:
-            session.seed = int(seed)
+    def set_seed(seed: int | None):
+        if seed is not None:
+            session.set_seed(seed)
+            refresh()
+
+    def choose_speed(value: int):
+        if value in SPEEDS:
+            set_speed(value)
+        else:  # the slider offers none of these: a crafted widget message
+            session.message = f"The speed must be {SPEEDS[0]} to {SPEEDS[-1]} quarters per second."
             refresh()
 
     solara.Title("aisim: why Big Tech keeps betting on LLMs")
     with solara.Columns([1, 3], style={"padding": "8px"}):
         with solara.Column(style={"max-width": "380px"}):
             solara.Markdown("## aisim: why Big Tech keeps betting on LLMs")
-            Controls(session, playing, set_playing, speed, set_speed, step, reset, choose, set_seed, version)
+            Controls(session, playing, set_playing, speed, choose_speed, step, reset, choose, set_seed, version)
         with solara.Column():
             solara.ToggleButtonsSingle(value=view, values=VIEWS, on_value=set_view)
             if view == "Run":
@@ -127,6 +175,8 @@ def Controls(session, playing, set_playing, speed, set_speed, step, reset, choos
             placebo = ", ".join(f"{name} = {value}" for name, value in claim.placebo.items())
             Prose(f"• {claim.text} (It must fail with {placebo}.)")
     solara.InputInt("Seed (same seed, same run)", value=session.seed, on_value=set_seed, continuous_update=False)
+    if session.seed_error:
+        solara.Text(f"Refused: {session.seed_error}", style={"font-size": "12px", "color": "#b00020"})
     at_end = not session.model.running
     with solara.Row():
         if playing:
@@ -137,8 +187,9 @@ def Controls(session, playing, set_playing, speed, set_speed, step, reset, choos
             )
         solara.Button("Step", icon_name="mdi-step-forward", on_click=step, disabled=playing or at_end)
         solara.Button("Reset", icon_name="mdi-restore", on_click=reset)
-    solara.SliderInt("Speed (quarters per second)", value=speed, min=1, max=20, on_value=set_speed)
-    label = quarter_label(session.draft["environment"]["start_year"] + max(session.quarter - 1, 0) / 4.0)
+    solara.SliderInt("Speed (quarters per second)", value=speed, min=SPEEDS[0], max=SPEEDS[-1], on_value=set_speed)
+    start = session.model.config.environment.start_year
+    label = quarter_label(start + max(session.quarter - 1, 0) / 4.0)
     solara.Text(f"Quarter {session.quarter} of {session.steps}" + (f" ({label})" if session.quarter else ""))
     if session.message:
         solara.Error(session.message)
@@ -152,25 +203,24 @@ def Controls(session, playing, set_playing, speed, set_speed, step, reset, choos
 
 @solara.component
 def RunView(session: Session, version: int):
-    """The run's charts and the 'Why?' panel for one firm this quarter."""
-    firms = (
-        [f["name"] for f in session.draft["firms"]] if not session.model.history else session.model.params.firm_names
-    )
+    """The run's charts and the 'Why?' panel for one firm this quarter, all from one snapshot of the run."""
+    run = session.snapshot()
+    firms, table, market = run.firms, run.table, run.market
     chosen, set_chosen = solara.use_state(firms[min(2, len(firms) - 1)])
     if chosen not in firms:
         chosen = firms[0]
-    table, market = session.tables()
-    start = session.draft["environment"]["start_year"]
-    domain = (start, start + session.steps / 4.0)
+    environment = run.model.config.environment
+    start = environment.start_year
+    domain = (start, start + run.model.max_steps / 4.0)
     events = charts.breakthrough_rules(table)
-    if session.quarter == 0:
+    if table.empty:
         solara.Info("Press Step or Play to start the run.")
     with solara.Row(style={"flex-wrap": "wrap"}):
         for which, (title, _) in charts.FIRM_CHARTS.items():
             Chart(charts.firm_chart(table, which, firms, domain, events), title, version, "canvas")
         for which, (title, _) in charts.MARKET_CHARTS.items():
             Chart(charts.market_chart(market, which, start, events, domain), title, version, "canvas")
-        yearly = frontier_training_table(table, session.model.config.environment)
+        yearly = frontier_training_table(table, environment)
         Chart(charts.frontier_chart(yearly), "Frontier", version, "canvas")
     solara.Text(
         "Dashed vertical lines mark world-model breakthroughs, in the colour of the firm that made them."
@@ -179,11 +229,11 @@ def RunView(session: Session, version: int):
     )
     solara.Markdown("### Why is it still betting on LLMs?")
     solara.Select("Firm", value=chosen, values=firms, on_value=set_chosen)
-    terms = session.drivers_now(chosen)
+    terms = run.drivers(chosen)
     if terms:
         quarter = table.quarter.iloc[-1]
         x = float(table[table.firm == chosen].x.iloc[-1])
-        floor = session.model.config.firms[firms.index(chosen)].wm_floor
+        floor = run.model.config.firms[firms.index(chosen)].wm_floor
         solara.Text(f"{chosen} puts {x:.0%} of its AI budget on LLMs in {quarter}.")
         if floor >= 1.0:
             solara.Text(f"{chosen} protects its whole budget for world-model research: it does not choose.")
@@ -207,7 +257,7 @@ def UncertaintyView(session: Session, refresh, version: int):
         try:
             session.uncertainty(UNCERTAINTY_SEEDS)
             set_error("")
-        except Exception as err:
+        except ValueError as err:  # invalid edits; anything else is a bug
             set_error(str(err))
         set_seconds(time.perf_counter() - started)
         refresh()
@@ -237,7 +287,7 @@ def CompareView(session: Session, refresh, version: int):
         try:
             session.compare(other, COMPARE_SEEDS)
             set_error("")
-        except Exception as err:
+        except ValueError as err:  # invalid edits; anything else is a bug
             set_error(str(err))
         refresh()
 
@@ -292,7 +342,7 @@ def ExplainView(session: Session, version: int):
         try:
             set_result(term_summary(session.scenario(), range(20)))
             set_error("")
-        except Exception as err:
+        except ValueError as err:  # invalid edits; anything else is a bug
             set_error(str(err))
 
     solara.Markdown(

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 CHROMIUM_ARGS = [
@@ -47,13 +47,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(log: Path, port: int | None = None, timeout: float = 90.0) -> Iterator[str]:
-    """Run the UI server on 127.0.0.1 until the block ends; yields its URL. Output goes to ``log``."""
+def serve(log: Path, port: int | None = None, timeout: float = 90.0, options: Sequence[str] = ()) -> Iterator[str]:
+    """Run the UI server until the block ends; yields its URL on 127.0.0.1. Output goes to ``log``;
+    ``options`` go to ``python -m viz`` (e.g. ``--host 0.0.0.0``)."""
     port = port or free_port()
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "viz", "--port", str(port)], stdout=output, stderr=subprocess.STDOUT, env=env
+            [sys.executable, "-m", "viz", "--port", str(port), *options],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
         url = f"http://127.0.0.1:{port}/"
         try:

@@ -99,22 +99,20 @@ def help_for(model: type, name: str) -> str:
 def ParameterInput(session: Session, path: str, model: type, name: str, on_change: Callable[[], None], version: int):
     """One numeric input with its help text and, if the value was refused, the reason.
 
-    ``version`` changes whenever the session changes, so the input redraws with it.
+    The typed text goes to the session as it is: the session parses it, so "nan", "inf" or "abc" are
+    refused with a reason like any out-of-range value (Solara's InputFloat re-sends "nan" on every
+    render, since nan != nan, and loops). ``version`` changes whenever the session changes, so the
+    input redraws with it.
     """
     value = session.value(path)
     error = session.errors.get(path)
 
-    def update(new_value):
-        if new_value is None:
-            return
-        session.set_value(path, new_value)
+    def update(text: str):
+        session.set_value(path, text)
         on_change()
 
     with solara.Column(gap="0px", style={"min-width": "240px", "max-width": "320px"}):
-        if model.model_fields[name].annotation is int:
-            solara.InputInt(label_for(model, name), value=int(value), on_value=update, continuous_update=False)
-        else:
-            solara.InputFloat(label_for(model, name), value=float(value), on_value=update, continuous_update=False)
+        solara.InputText(label_for(model, name), value=str(value), on_value=update, continuous_update=False)
         solara.Text(help_for(model, name), style={"font-size": "11px", "color": "#666"})
         if error:
             solara.Text(f"Refused: {error}", style={"font-size": "12px", "color": "#b00020"})
@@ -122,11 +120,15 @@ def ParameterInput(session: Session, path: str, model: type, name: str, on_chang
 
 @solara.component
 def ParameterPanel(session: Session, on_change: Callable[[], None], version: int):
-    """Drivers, environment (by group) and one firm's traits, as editable inputs."""
+    """Drivers, environment (by group) and one firm's traits, as editable inputs. A group or firm
+    that is not offered (a crafted widget message) shows the first one."""
     group, set_group = solara.use_state(next(iter(ENVIRONMENT_GROUPS)))
-    firm_index, set_firm_index = solara.use_state(0)
+    firm, set_firm = solara.use_state("")
     firm_names = [f["name"] for f in session.draft["firms"]]
-    firm_index = min(firm_index, len(firm_names) - 1)
+    if group not in ENVIRONMENT_GROUPS:
+        group = next(iter(ENVIRONMENT_GROUPS))
+    if firm not in firm_names:
+        firm = firm_names[0]
 
     solara.Markdown(
         "Edit values, then press **Reset** to rerun with them. "
@@ -142,10 +144,8 @@ def ParameterPanel(session: Session, on_change: Callable[[], None], version: int
         for name in ENVIRONMENT_GROUPS[group]:
             ParameterInput(session, f"environment.{name}", Environment, name, on_change, version)
     solara.Markdown("#### Firm traits")
-    solara.Select(
-        "Firm", value=firm_names[firm_index], values=firm_names, on_value=lambda n: set_firm_index(firm_names.index(n))
-    )
+    solara.Select("Firm", value=firm, values=firm_names, on_value=set_firm)
     with solara.Row(style={"flex-wrap": "wrap"}):
         for name in Firm.model_fields:
             if name != "name":
-                ParameterInput(session, f"firms.{firm_index}.{name}", Firm, name, on_change, version)
+                ParameterInput(session, f"firms.{firm_names.index(firm)}.{name}", Firm, name, on_change, version)

@@ -9,6 +9,8 @@ the run being watched, the lockstep engine for uncertainty bands and comparisons
 from __future__ import annotations
 
 import copy
+import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +42,8 @@ COMPARE_MEASURES = {
     "final_hhi": "Final concentration (HHI)",
     "firms_alive": "Firms alive at the end",
 }
+MAX_SEED = 2**63 - 1
+"""The largest seed a run accepts (seeds are 0 to 2^63-1)."""
 UNCERTAINTY_SEEDS = 100
 COMPARE_SEEDS = 50
 EDITED = "(this scenario as edited)"
@@ -53,15 +57,56 @@ class Bands:
     seeds: int
 
 
+@dataclass(frozen=True)
+class RunSnapshot:
+    """The run being watched at one moment: consistent while the Play loop steps it or Reset replaces it."""
+
+    model: AIRaceModel  # its config and firms never change; its history may grow after the snapshot
+    firms: list[str]
+    table: pd.DataFrame  # every firm variable per quarter, with a fractional ``year`` column
+    market: pd.DataFrame  # every market total per quarter
+
+    def drivers(self, firm: str) -> dict[str, float]:
+        """The firm's decision terms in the snapshot's latest quarter ({} before the first step)."""
+        if self.table.empty:
+            return {}
+        latest = self.table[self.table.firm == firm].iloc[-1]
+        return {label: float(latest[column]) for label, column in TERMS.items()}
+
+
+def parse_number(text: str, integer: bool) -> int | float:
+    """A number typed into an input; ValueError with a one-line reason if it is not a finite number."""
+    text = text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    if not integer:
+        return value
+    try:
+        return int(text)
+    except ValueError:
+        if value.is_integer():
+            return int(value)
+        raise ValueError(f"{text} is not a whole number") from None
+
+
 class Session:
-    """One user's simulation: scenario, edits, seed and the running model."""
+    """One user's simulation: scenario, edits, seed and the running model.
+
+    `step` may run in the Play loop's thread and for a Step click at once: one of them waits.
+    """
 
     def __init__(self, scenario: str = "baseline", seed: int | None = 42):
+        self._stepping = threading.Lock()
         self.scenario_name = scenario
         self.base = load_scenario(scenario)
         self.draft: dict = self.base.model_dump()
         self.seed = fresh_seed() if seed is None else int(seed)
         self.errors: dict[str, str] = {}
+        self.seed_error = ""
         self.message = ""
         self.model = AIRaceModel(self.base, rng=self.seed)
         self.bands: Bands | None = None
@@ -92,10 +137,17 @@ class Session:
         container, key = self._locate(path)
         return container[key]
 
-    def set_value(self, path: str, value) -> str | None:
-        """Change a draft value; returns an error message (and keeps the old value) if it is invalid."""
+    def set_value(self, path: str, value: str | float) -> str | None:
+        """Change a draft value (a number, or the text typed for it); returns an error message (and
+        keeps the old value) if it is invalid: not a finite number, out of range, or breaking a rule."""
         container, key = self._locate(path)
         model = Firm if path.startswith("firms.") else GROUPS[path.split(".")[0]]
+        integer = model.model_fields[key].annotation is int
+        try:
+            value = parse_number(str(value), integer)
+        except ValueError as err:
+            self.errors[path] = str(err)
+            return str(err)
         candidate = {**container, key: value}
         try:
             model.model_validate(candidate)
@@ -125,10 +177,21 @@ class Session:
 
     # --- running ----------------------------------------------------------------------
 
+    def set_seed(self, seed: int) -> str | None:
+        """Choose the seed of the next Reset; returns an error message (and keeps the seed) unless it is
+        a whole number from 0 to MAX_SEED."""
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            self.seed_error = f"the seed must be a whole number from 0 to {MAX_SEED}; it stays {self.seed}"
+            return self.seed_error
+        self.seed = seed
+        self.seed_error = ""
+        return None
+
     def reset(self, seed: int | None = None) -> bool:
         """Rebuild the model from the draft and the seed; False (with a message) if invalid."""
-        if seed is not None:
-            self.seed = int(seed)
+        if seed is not None and self.set_seed(seed):
+            self.message = f"Seed refused: {self.seed_error}"
+            return False
         if self.errors:
             self.message = "Fix the highlighted values first: " + "; ".join(f"{k}: {v}" for k, v in self.errors.items())
             return False
@@ -143,9 +206,11 @@ class Session:
 
     def step(self) -> bool:
         """Advance one quarter; False once the run is over."""
-        if not self.model.running:
-            return False
-        self.model.step()
+        with self._stepping:
+            model = self.model  # Reset may replace it meanwhile
+            if not model.running:
+                return False
+            model.step()
         return True
 
     @property
@@ -156,33 +221,22 @@ class Session:
     def steps(self) -> int:
         return self.model.max_steps
 
-    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Every firm variable and every market total per quarter run so far, from one snapshot
-        (both empty before the first step); the firm table has a fractional ``year`` column."""
-        if not self.model.history:
-            return pd.DataFrame(), pd.DataFrame()
-        firms, market = self.model.tables()
-        return self._with_year(firms), market
+    def snapshot(self) -> RunSnapshot:
+        """The run so far, from one snapshot of one model (tables empty before the first step)."""
+        model = self.model  # Reset may replace it meanwhile; everything below reads this one
+        firms = list(model.params.firm_names)
+        if not model.history:  # a model's history only grows, so its tables below are not empty
+            return RunSnapshot(model, firms, pd.DataFrame(), pd.DataFrame())
+        table, market = model.tables()
+        return RunSnapshot(model, firms, _with_year(table, model), market)
 
     def firm_table(self) -> pd.DataFrame:
         """Every firm variable per quarter run so far (empty before the first step)."""
-        return self._with_year(self.model.firm_dataframe()) if self.model.history else pd.DataFrame()
-
-    def _with_year(self, firms: pd.DataFrame) -> pd.DataFrame:
-        firms.insert(2, "year", self.draft["environment"]["start_year"] + firms.step / 4.0)
-        return firms
+        return self.snapshot().table
 
     def csv(self) -> bytes:
         """The run's per-firm, per-quarter table as CSV."""
         return self.firm_table().to_csv(index=False).encode()
-
-    def drivers_now(self, firm: str) -> dict[str, float]:
-        """The chosen firm's decision terms in the latest quarter."""
-        if not self.model.history:
-            return {}
-        index = self.model.params.firm_names.index(firm)
-        state = self.model.state
-        return {label: float(state[column][index]) for label, column in TERMS.items()}
 
     # --- many seeds -------------------------------------------------------------------
 
@@ -244,3 +298,9 @@ class Session:
         self.comparison = pd.DataFrame(rows)
         self.comparison_series = pd.concat(series, ignore_index=True)
         return self.comparison
+
+
+def _with_year(firms: pd.DataFrame, model: AIRaceModel) -> pd.DataFrame:
+    """The firm table with a fractional ``year`` column, from the model's own start year."""
+    firms.insert(2, "year", model.config.environment.start_year + firms.step / 4.0)
+    return firms
