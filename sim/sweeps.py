@@ -11,12 +11,10 @@ bounded: only a few chunks are in flight at once.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
 import warnings
 from collections import deque
@@ -35,12 +33,12 @@ from sim.arrays import ModelParams
 from sim.ensemble import run_batch
 from sim.outputs import FirmMeasures, RunMeasures, measure_inputs
 from sim.params import ParameterError, Scenario
+from sim.processes import die_with_parent
 from sim.sweep_spec import SweepSpec, build_scenario, load_spec, plan_runs, spec_from_data
 from sim.variables import FIRM_VARIABLES
 
 IN_FLIGHT_PER_WORKER = 2
 HELPER_RESTARTS = 3  # lost helpers replaced per sweep before giving up
-PR_SET_PDEATHSIG = 1  # Linux prctl option: the signal a process gets when its parent dies
 MAX_WORKERS = 256
 WATCH_SECONDS = 5.0  # how often a Dask sweep waiting for results checks that workers are left
 NO_WORKER_TIMEOUT = 120.0  # seconds without a Dask worker before a sweep gives up
@@ -521,26 +519,10 @@ def _local_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _start_helper(parent: int) -> None:
-    """In each helper: die with the parent, and leave Ctrl-C and SIGTERM to the parent.
-
-    On Linux the kernel sends the helper SIGKILL when its parent dies (``PR_SET_PDEATHSIG``);
-    elsewhere a thread checks the parent every second. A parent that died before this ran
-    is noticed at once.
-    """
+    """In each helper: die with the parent, and leave Ctrl-C and SIGTERM to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    else:
-        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _exit_when_orphaned(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1)
-    os._exit(1)
+    die_with_parent(parent)
 
 
 def _bounded(

@@ -1,4 +1,6 @@
-"""Helpers shared by the tests: checking a finished run's invariants."""
+"""Helpers shared by the tests: checking a finished run's invariants; finding child processes."""
+
+import os
 
 import numpy as np
 
@@ -57,3 +59,27 @@ def check_invariants(model) -> ArrayBag:
     assert np.all(np.diff(h.wm_knowledge, axis=0) >= 0), "knowledge fell"
     assert np.all(h.budget[~h.active] == 0), "a firm out of the market spent"
     return h
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux: read from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def is_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -18,6 +18,7 @@ import pytest
 from sim import ParameterError
 from sim.sweep_folder import LEDGER, locked
 from sim.sweeps import load_results, run_sweep
+from tests.helpers import children_of, is_alive
 
 SPEC = {
     "scenario": "baseline",
@@ -189,28 +190,6 @@ def _long_spec(tmp_path):
     return spec
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _wait_for_chunks(out, count, process):
     deadline = time.monotonic() + 60
     ledger = out / LEDGER
@@ -228,14 +207,14 @@ def test_helpers_die_with_the_sweep_and_resume_gives_the_same_rows(how, tmp_path
     out = tmp_path / "out"
     process = subprocess.Popen([*_sweep_command(spec, out, 3), "--quiet"], stderr=subprocess.PIPE, text=True)
     _wait_for_chunks(out, 3, process)
-    helpers = _children(process.pid)
+    helpers = children_of(process.pid)
     assert helpers, "the sweep has no helper processes to check"
     os.kill(process.pid, how)
     _, stderr = process.communicate(timeout=30)
     deadline = time.monotonic() + 10
-    while any(_alive(h) for h in helpers) and time.monotonic() < deadline:
+    while any(is_alive(h) for h in helpers) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not any(_alive(h) for h in helpers), "helper processes outlived the sweep"
+    assert not any(is_alive(h) for h in helpers), "helper processes outlived the sweep"
     if how == signal.SIGTERM:
         assert process.returncode == 130 and "finish with --resume" in stderr and "Traceback" not in stderr
     resumed = subprocess.run([*_sweep_command(spec, out, 2), "--resume", "--quiet"], capture_output=True, text=True)
@@ -252,7 +231,7 @@ def test_a_killed_helper_is_replaced_and_its_chunks_run_again(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen([*_sweep_command(spec, out, 3), "--quiet"], stderr=subprocess.PIPE, text=True)
     _wait_for_chunks(out, 2, process)
-    os.kill(_children(process.pid)[0], signal.SIGKILL)
+    os.kill(children_of(process.pid)[0], signal.SIGKILL)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr and "helper process" in stderr

@@ -7,12 +7,16 @@ local installation.
 
 import csv
 import io
+import subprocess
+import sys
+import time
 
 import pytest
 
 pytest.importorskip("solara")
 sync_api = pytest.importorskip("playwright.sync_api")
 
+from tests.helpers import children_of, is_alive  # noqa: E402
 from viz.browser import FAILED_ASSET, choose, chromium_path, launch, open_app, serve  # noqa: E402
 
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (.ci/run installs it)")
@@ -518,3 +522,23 @@ def test_a_page_whose_server_restarted_says_disconnected_reload(chromium_browser
             assert not notice.is_visible()
     finally:
         page.context.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_ui_server_started_by_tests_dies_with_the_test_process(tmp_path):
+    """A test run killed with SIGKILL must not leave its UI server running."""
+    code = (
+        "import time\nfrom pathlib import Path\nfrom viz.browser import serve\n"
+        f"with serve(Path({str(tmp_path / 'server.log')!r})) as url:\n"
+        "    print(url, flush=True)\n    time.sleep(600)\n"
+    )
+    tests = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    url = tests.stdout.readline().strip()
+    assert url.startswith("http://127.0.0.1:"), url
+    [server] = children_of(tests.pid)
+    tests.kill()
+    tests.wait()
+    deadline = time.monotonic() + 20
+    while is_alive(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not is_alive(server), "the UI server outlived the process that started it"

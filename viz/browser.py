@@ -7,8 +7,10 @@ Uses Debian's Chromium (``apt-get install chromium``) through Playwright; never
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +18,8 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from sim.processes import die_with_parent
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -58,6 +62,7 @@ def serve(log: Path, port: int | None = None, timeout: float = 90.0, options: Se
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,
+            preexec_fn=functools.partial(die_with_parent, os.getpid(), signal.SIGTERM),  # no orphan if tests die
         )
         url = f"http://127.0.0.1:{port}/"
         try:

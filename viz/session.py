@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sim import AIRaceModel, ParameterError, Scenario, load_scenario, scenario_names
 from sim.ensemble import run_seeds
 from sim.explain import TERMS
-from sim.noise import fresh_seed
+from sim.noise import MAX_SEED, check_seed, fresh_seed
 from sim.outputs import never_as_end, run_summary_arrays
 from sim.params import Drivers, Environment, Firm, format_validation_error, validate_scenario
 
@@ -42,8 +42,6 @@ COMPARE_MEASURES = {
     "final_hhi": "Final concentration (HHI)",
     "firms_alive": "Firms alive at the end",
 }
-MAX_SEED = 2**63 - 1
-"""The largest seed a run accepts (seeds are 0 to 2^63-1)."""
 UNCERTAINTY_SEEDS = 100
 COMPARE_SEEDS = 50
 EDITED = "(this scenario as edited)"
@@ -180,7 +178,9 @@ class Session:
     def set_seed(self, seed: int) -> str | None:
         """Choose the seed of the next Reset; returns an error message (and keeps the seed) unless it is
         a whole number from 0 to MAX_SEED."""
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        try:
+            check_seed(seed)  # the one rule for seeds, as on the command line and in sweep specs
+        except ParameterError:
             self.seed_error = f"the seed must be a whole number from 0 to {MAX_SEED}; it stays {self.seed}"
             return self.seed_error
         self.seed = seed
