@@ -342,3 +342,30 @@ def test_aisim_run_refuses_a_run_with_nan(monkeypatch, tmp_path, capsys):
     assert main(["run", "baseline", "--seed", "1", "--steps", "5", "--out", str(out)]) == 2
     assert "non-finite values (NaN or infinity) in quarter 2" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_plan_over_the_limits_needs_yes_and_is_printed_first(tmp_path, capsys, monkeypatch):
+    spec = tmp_path / "spec.toml"
+    spec.write_text("steps = 4\n[replicates]\ncount = 12\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec), "--out", str(out), "--max-runs", "10", "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("plan: 12 runs (1 parameter sets x 12 seeds) in 1 chunks on 1 process(es); about ")
+    assert "12 runs is over --max-runs 10; add --yes to run it anyway" in err and not out.exists()
+    monkeypatch.setattr("sim.cli._available_memory", lambda: 1000.0)
+    assert main(["sweep", str(spec), "--out", str(out), "--quiet"]) == 2
+    assert "the estimated memory is over the 0.0 GB available" in capsys.readouterr().err and not out.exists()
+    assert main(["sweep", str(spec), "--out", str(out), "--max-runs", "10", "--yes", "--quiet"]) == 0
+    assert len(load_results(out)) == 12
+
+
+def test_workers_are_capped_at_the_chunks_to_run(monkeypatch):
+    """One chunk: no helper process is started, whatever --workers says."""
+
+    def no_pool(workers):
+        raise AssertionError(f"a pool of {workers} helpers was started for one chunk")
+
+    monkeypatch.setattr("sim.sweeps._local_pool", no_pool)
+    assert len(sweep(small_spec(outputs={"chunk_size": 100}), workers=8)) == 20
+    with pytest.raises(ParameterError, match="workers: 300 is out of range; allowed 1 to 256"):
+        sweep(small_spec(), workers=300)
