@@ -167,8 +167,17 @@ def llm_quality_slope(compute: np.ndarray, env: ArrayBag, scale: np.ndarray, cei
 
 def log_quality_gain(before: np.ndarray, added: np.ndarray, ceiling, a, scale) -> np.ndarray:
     """ln(q(C + dC) - q(C)) of the scaling law for dC > 0, exact and free of cancellation:
-    q(C + dC) - q(C) = Q (1 + C/C_s)^-a (1 - (1 + dC/(C_s + C))^-a)."""
-    return np.log(ceiling) - a * np.log1p(before / scale) + np.log(-np.expm1(-a * np.log1p(added / (scale + before))))
+    q(C + dC) - q(C) = Q (1 + C/C_s)^-a (1 - (1 + dC/(C_s + C))^-a).
+
+    When dC/(C_s + C) is so small that the last factor rounds to 0 (a gain below 1e-308, found by
+    the property test), its logarithm is taken from its first-order form a dC/(C_s + C) in log
+    space, which stays finite; elsewhere the result is the exact form, bit for bit."""
+    fraction = -np.expm1(-a * np.log1p(added / (scale + before)))
+    underflow = fraction <= 0.0
+    log_fraction = np.log(np.where(underflow, 1.0, fraction))
+    if np.any(underflow):
+        log_fraction = np.where(underflow, np.log(a) + np.log(added) - np.log(scale + before), log_fraction)
+    return np.log(ceiling) - a * np.log1p(before / scale) + log_fraction
 
 
 def knowledge_gain(spend: np.ndarray, knowledge_yield: np.ndarray, env: ArrayBag) -> np.ndarray:
