@@ -19,11 +19,13 @@ on resume without trusting chunks of another model.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +56,11 @@ def chunk_name(index: int) -> str:
 
 
 def model_identity(spec_hash: str, base: dict) -> dict[str, str]:
-    """What must not change between a sweep's start and its resume."""
+    """What must not change between a sweep's start and its resume: the spec, the base scenario,
+    the model's code itself (a hash of every module of ``sim``, so that an edit without a new
+    version number counts) and the libraries whose results the runs depend on."""
+    import scipy
+
     import sim
 
     scenario = hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -62,16 +68,33 @@ def model_identity(spec_hash: str, base: dict) -> dict[str, str]:
         "spec_hash": spec_hash,
         "base_scenario_hash": scenario,
         "aisim_version": sim.__version__,
+        "code_hash": _code_hash(),
         "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
     }
+
+
+@functools.cache
+def _code_hash() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 IDENTITY_NAMES = {
     "spec_hash": "a sweep spec of hash",
     "base_scenario_hash": "a base scenario (parameters, parents included) of hash",
     "aisim_version": "aisim",
+    "code_hash": "model code (the sim package's modules) of hash",
     "numpy_version": "numpy",
+    "scipy_version": "scipy (its samplers make lhs and sobol plans)",
 }
+
+
+def plan_hash(rows: pd.DataFrame) -> str:
+    """A hash of a chunk's planned runs (run ids, seeds, parameter values), recorded in its ledger line."""
+    return hashlib.sha256(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes()).hexdigest()[:16]
 
 
 @contextmanager
@@ -84,6 +107,7 @@ def locked(out: Path) -> Iterator[None]:
     import fcntl
 
     handle = open(out / LOCK, "a+")  # noqa: SIM115 (held open for the lock's lifetime)
+    _held_locks.add(handle.fileno())
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -100,7 +124,20 @@ def locked(out: Path) -> Iterator[None]:
         handle.flush()
         yield
     finally:
+        _held_locks.discard(handle.fileno())
         handle.close()
+
+
+_held_locks: set[int] = set()  # file descriptors of the locks this process holds
+
+
+def close_inherited_locks() -> None:
+    """In a forked child: close its copies of the parent's lock files, so that the lock goes when
+    the parent lets it go (closing a copy never releases the parent's lock; ``LOCK_UN`` would)."""
+    for descriptor in _held_locks:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    _held_locks.clear()
 
 
 def open_folder(out: Path) -> None:
@@ -115,42 +152,62 @@ def open_folder(out: Path) -> None:
         raise ParameterError(f"{out}: the results folder is not writable")
 
 
-def prepare(out: Path, manifest: dict, identity: dict[str, str], chunk_runs: list[range], resume: bool) -> FolderState:
+@dataclass
+class Expected:
+    """What each chunk of this sweep must be: its run ids, a hash of its planned runs (`plan_hash`,
+    computed when asked) and the tables it writes."""
+
+    chunk_runs: list[range]
+    plan_hash_of: Callable[[int], str]
+    tables: tuple[str, ...]
+
+
+def check(out: Path, identity: dict[str, str], resume: bool) -> dict | None:
+    """Refuse a folder this sweep may not write to, without writing anything; return its manifest
+    (None for a new folder, or a damaged manifest that --resume may rebuild)."""
+    manifest_path = out / MANIFEST
+    if not manifest_path.exists():
+        if not _holds_nothing(out):
+            raise ParameterError(f"{out}: folder is not empty and holds no sweep manifest; choose a new --out folder")
+        return None
+    recorded = _read_manifest(manifest_path)
+    if recorded is None:
+        if not ((out / LEDGER).exists() or (out / "runs").is_dir()):
+            raise ParameterError(f"{out}: holds a {MANIFEST} that is not a sweep's; choose a new --out folder")
+        if not resume:
+            raise ParameterError(
+                f"{out}: {MANIFEST} is damaged; add --resume to rebuild it from this spec (chunks are kept only "
+                "where the ledger shows this same spec and model made them)"
+            )
+        return None
+    _check_identity(out, recorded, identity)
+    if not resume:
+        status = "complete" if recorded.get("status") == "complete" else "unfinished"
+        raise ParameterError(f"{out}: already holds this sweep ({status}); add --resume to finish or reuse it")
+    return recorded
+
+
+def prepare(out: Path, manifest: dict, identity: dict[str, str], expected: Expected, resume: bool) -> FolderState:
     """Check the folder against this sweep (call with the lock held); return the chunks that verify.
 
-    ``manifest`` is the manifest a fresh folder gets; ``chunk_runs`` the run ids of each chunk.
+    ``manifest`` is the manifest a fresh folder gets.
     """
-    manifest_path = out / MANIFEST
     state = FolderState()
-    if manifest_path.exists():
-        recorded = _read_manifest(manifest_path)
-        if recorded is None:
-            if not resume:
-                raise ParameterError(
-                    f"{out}: {MANIFEST} is damaged; add --resume to rebuild it from this spec (chunks are kept only "
-                    "where the ledger shows this same spec and model made them)"
-                )
-            state.notes.append(f"{MANIFEST} was damaged: rebuilt from this spec")
-        else:
-            _check_identity(out, recorded, identity)
-            if not resume:
-                status = "complete" if recorded.get("status") == "complete" else "unfinished"
-                raise ParameterError(f"{out}: already holds this sweep ({status}); add --resume to finish or reuse it")
-            manifest = recorded
-    elif not _holds_nothing(out):
-        raise ParameterError(f"{out}: folder is not empty and holds no sweep manifest; choose a new --out folder")
+    recorded = check(out, identity, resume)
+    if recorded is None and (out / MANIFEST).exists():
+        state.notes.append(f"{MANIFEST} was damaged: rebuilt from this spec")
+    manifest = {**(recorded or manifest), "status": "running"}
+    manifest.pop("failed_runs", None)
     for leftover in [*out.glob(".*.tmp"), *(p for t in TABLES for p in (out / t).glob(".*.tmp"))]:
         leftover.unlink()  # a file a killed sweep was writing (no other writer: the lock is held)
-    manifest = {**manifest, "status": "running"}
-    manifest.pop("failed_runs", None)
-    write_json(manifest_path, manifest)  # first, so that a folder that has anything has a manifest
+    write_json(out / MANIFEST, manifest)  # first, so that a folder that has anything has a manifest
     for table in TABLES:
         (out / table).mkdir(exist_ok=True)
     entries = _read_ledger(out / LEDGER, state)
     for index, entry in sorted(entries.items()):
         try:
-            problem = _problem(out, index, entry, identity, chunk_runs)
-        except (KeyError, TypeError, ValueError, AttributeError):
+            problem = _problem(out, index, entry, identity, expected)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             problem = "its ledger line is malformed"
         if problem is None:
             state.done[index] = entry["failed"]
@@ -204,7 +261,7 @@ def _read_ledger(path: Path, state: FolderState) -> dict[int, dict]:
         try:
             entry = json.loads(line)
             entries[int(entry["chunk"])] = entry
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             damaged += 1
     if damaged:
         state.notes.append(
@@ -213,22 +270,25 @@ def _read_ledger(path: Path, state: FolderState) -> dict[int, dict]:
     return entries
 
 
-def _problem(out: Path, index: int, entry: dict, identity: dict[str, str], chunk_runs: list[range]) -> str | None:
+def _problem(out: Path, index: int, entry: dict, identity: dict[str, str], expected: Expected) -> str | None:
     """Why a ledger entry cannot be trusted, or None when its chunk verifies."""
     if entry.get("identity") != identity:
         return "made by another spec or model"
-    if not 0 <= index < len(chunk_runs):
+    if not 0 <= index < len(expected.chunk_runs):
         return "not part of this sweep's plan"
-    expected = chunk_runs[index]
+    runs = expected.chunk_runs[index]
     if (entry.get("rows"), entry.get("first_run_id"), entry.get("last_run_id")) != (
-        len(expected),
-        expected.start,
-        expected.stop - 1,
+        len(runs),
+        runs.start,
+        runs.stop - 1,
     ):
         return "its rows or run ids do not match the plan"
+    if entry.get("plan") != expected.plan_hash_of(index):
+        return "its runs' parameters or seeds do not match the plan"
+    names = {f"runs/{chunk_name(index)}", *(f"series/{chunk_name(index)}" for t in expected.tables if t == "series")}
+    if set(entry["files"]) != names or not isinstance(entry["failed"], int):
+        return "its ledger line does not list the chunk's files"
     for name, recorded in entry["files"].items():
-        if name not in {f"{table}/{chunk_name(index)}" for table in TABLES}:
-            return "its ledger line names a file that is not the chunk's"
         path = out / name
         if not path.is_file():
             return f"{name} is missing"
@@ -236,13 +296,11 @@ def _problem(out: Path, index: int, entry: dict, identity: dict[str, str], chunk
             return f"{name} has changed size since it was written"
         if file_sha256(path) != recorded["sha256"]:
             return f"{name} has changed since it was written (checksum)"
-    if f"runs/{chunk_name(index)}" not in entry["files"] or not isinstance(entry["failed"], int):
-        return "its ledger line is malformed"
     return None
 
 
 def record_chunk(
-    out: Path, index: int, runs: pd.DataFrame, series: pd.DataFrame | None, failed: int, identity: dict
+    out: Path, index: int, runs: pd.DataFrame, series: pd.DataFrame | None, failed: int, identity: dict, plan: str
 ) -> None:
     """Write a finished chunk's files, then its ledger line (the line is what makes it count as done)."""
     files = {}
@@ -261,6 +319,7 @@ def record_chunk(
         "failed": failed,
         "files": files,
         "identity": identity,
+        "plan": plan,
     }
     with open(out / LEDGER, "a", encoding="utf-8") as ledger:
         ledger.write(json.dumps(entry, sort_keys=True) + "\n")
@@ -285,7 +344,16 @@ def chunk_files(out: Path, table: str) -> list[Path]:
     if not ledger.exists():  # a folder written before the ledger existed
         return sorted((out / table).glob("chunk-*.parquet"))
     entries = _read_ledger(ledger, FolderState())
-    return [out / table / chunk_name(i) for i in sorted(entries) if f"{table}/{chunk_name(i)}" in entries[i]["files"]]
+    names = [f"{table}/{chunk_name(i)}" for i in sorted(entries) if f"{table}/{chunk_name(i)}" in _files(entries[i])]
+    missing = [name for name in names if not (out / name).is_file()]
+    if missing:
+        raise ParameterError(f"{out}: {', '.join(missing[:3])} missing; run the sweep with --resume to redo them")
+    return [out / name for name in names]
+
+
+def _files(entry: object) -> dict:
+    files = entry.get("files") if isinstance(entry, dict) else None
+    return files if isinstance(files, dict) else {}
 
 
 def file_sha256(path: Path) -> str:

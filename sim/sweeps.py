@@ -245,20 +245,29 @@ class _Job:
 
 
 def _run_into_folder(job: _Job, out: Path, resume: bool) -> SweepReport:
+    identity = folder.model_identity(job.spec.digest(), job.base)
+    if out.is_dir():
+        folder.check(out, identity, resume)  # refuse before the lock file is made
     folder.open_folder(out)
     with folder.locked(out):
-        identity = folder.model_identity(job.spec.digest(), job.base)
         size, runs = job.spec.outputs.chunk_size, len(job.plan)
         chunk_runs = [range(i * size, min((i + 1) * size, runs)) for i in range(job.chunk_count)]
+
+        def plan_hash(index: int) -> str:
+            return folder.plan_hash(job.plan.iloc[chunk_runs[index].start : chunk_runs[index].stop])
+
+        tables = ("runs", "series") if job.spec.outputs.series else ("runs",)
+        expected = folder.Expected(chunk_runs, plan_hash, tables)
         manifest = _manifest(job.spec, job.plan, job.chunk_count, identity)
-        state = folder.prepare(out, manifest, identity, chunk_runs, resume)
+        state = folder.prepare(out, manifest, identity, expected, resume)
         for line in [*state.notes, *state.redo]:
             print(f"aisim: {out}: {line}", file=sys.stderr)
         todo = [i for i in range(job.chunk_count) if i not in state.done]
         already = sum(len(chunk_runs[i]) for i in state.done)
         kept: list[pd.DataFrame] = []
         for result in job.chunks(todo, already):
-            folder.record_chunk(out, result.index, result.runs, result.series, result.failed, identity)
+            plan = plan_hash(result.index)
+            folder.record_chunk(out, result.index, result.runs, result.series, result.failed, identity, plan)
             if job.keep:
                 kept.append(result.runs)
         failed = folder.finish(out, job.chunk_count)
@@ -319,8 +328,8 @@ def estimate(spec: str | Path | SweepSpec | dict, workers: int = 1) -> PlanEstim
 
 def _usable_workers(workers: int, chunks: int) -> int:
     """Processes worth starting: at most one per chunk; refuses counts below 1 or above MAX_WORKERS."""
-    if not 1 <= workers <= MAX_WORKERS:
-        raise ParameterError(f"workers: {workers} is out of range; allowed 1 to {MAX_WORKERS}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ParameterError(f"workers: {workers!r} is not allowed; a whole number from 1 to {MAX_WORKERS}")
     return max(1, min(workers, chunks))
 
 
@@ -417,6 +426,8 @@ def _execute(tasks: Iterator[ChunkTask], workers: int, client: Any | None) -> It
 def _on_cluster(tasks: Iterator[ChunkTask], client: Any) -> Iterator[ChunkResult]:
     """Run tasks on a Dask cluster; a lost scheduler, or no worker for NO_WORKER_TIMEOUT seconds,
     ends the sweep with a clear error (finished chunks are kept)."""
+    from distributed.scheduler import KilledWorker
+
     address = client.scheduler.address
     idle_since: list[float] = []
 
@@ -435,6 +446,11 @@ def _on_cluster(tasks: Iterator[ChunkTask], client: Any) -> Iterator[ChunkResult
         with client:
             limit = 2 * max(1, len(client.scheduler_info()["workers"]))
             yield from _bounded(client.get_executor(), tasks, limit, watch=check_workers)
+    except KilledWorker as err:
+        raise ParameterError(
+            f"--scheduler {address}: Dask gave up on a chunk after it killed workers ({err}); out of memory? "
+            "finished chunks are saved: --resume with a smaller chunk_size"
+        ) from None
     except (CancelledError, OSError, TimeoutError) as err:
         raise ParameterError(
             f"--scheduler {address}: lost the Dask scheduler ({type(err).__name__}{f': {err}' if str(err) else ''}); "
@@ -465,6 +481,8 @@ def _on_local_helpers(tasks: Iterator[ChunkTask], workers: int) -> Iterator[Chun
             return
         except _LostHelper as lost:
             requeued.extend(lost.tasks)
+            if restart == HELPER_RESTARTS:
+                break
             print(
                 f"aisim: a helper process stopped unexpectedly; running its {len(lost.tasks)} chunk(s) in flight "
                 f"again on new helpers (restart {restart + 1} of at most {HELPER_RESTARTS})",
@@ -519,9 +537,10 @@ def _local_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _start_helper(parent: int) -> None:
-    """In each helper: die with the parent, and leave Ctrl-C and SIGTERM to the parent."""
+    """In each helper: die with the parent, leave Ctrl-C and SIGTERM to it, and hold no lock of its."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    folder.close_inherited_locks()  # the results folder's lock goes when the sweep lets it go
     die_with_parent(parent)
 
 

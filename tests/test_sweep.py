@@ -265,6 +265,7 @@ def test_refuses_a_non_empty_folder_without_manifest(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     with pytest.raises(ParameterError, match="not empty and holds no sweep manifest"):
         run_sweep(small_spec(), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["precious.txt"]  # not even a lock file
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
@@ -367,5 +368,5 @@ def test_workers_are_capped_at_the_chunks_to_run(monkeypatch):
 
     monkeypatch.setattr("sim.sweeps._local_pool", no_pool)
     assert len(sweep(small_spec(outputs={"chunk_size": 100}), workers=8)) == 20
-    with pytest.raises(ParameterError, match="workers: 300 is out of range; allowed 1 to 256"):
+    with pytest.raises(ParameterError, match="workers: 300 is not allowed; a whole number from 1 to 256"):
         sweep(small_spec(), workers=300)

@@ -239,3 +239,68 @@ def test_a_killed_helper_is_replaced_and_its_chunks_run_again(tmp_path):
     subprocess.run([*_sweep_command(spec, reference, 1), "--quiet"], check=True, capture_output=True)
     for table in ("runs", "series"):
         pd.testing.assert_frame_equal(load_results(out, table), load_results(reference, table), check_exact=True)
+
+
+def test_resume_refuses_other_model_code_and_redoes_a_chunk_of_another_plan(tmp_path, reference):
+    out = finished(tmp_path)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "code_hash": "0123456789abcdef"}))
+    with pytest.raises(ParameterError, match=r"made with model code \(the sim package's modules\) of hash 0123"):
+        run_sweep(SPEC, out, resume=True)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    lines = [json.loads(line) for line in (out / LEDGER).read_text().splitlines()]
+    lines[2]["plan"] = "0" * 16  # as if its parameters or seeds had been others
+    (out / LEDGER).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = run_sweep(SPEC, out, resume=True)
+    assert report.chunks_run == 1 and "parameters or seeds do not match the plan" in report.redone[0]
+    assert_same_as_reference(out, reference)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['{"chunk": Infinity}', "[" * 100_000, '{"chunk": 1}', '{"chunk": "x", "files": 3}', "null"],
+    ids=["infinite chunk", "nested 100,000 deep", "no files", "wrong types", "null"],
+)
+def test_crafted_ledger_lines_are_never_trusted(line, tmp_path, reference):
+    out = finished(tmp_path)
+    with (out / LEDGER).open("a") as ledger:
+        ledger.write(line + "\n")
+    report = run_sweep(SPEC, out, resume=True)
+    assert report.chunks_run <= 1
+    assert_same_as_reference(out, reference)
+
+
+def test_a_ledger_line_without_its_series_file_is_redone(tmp_path, reference):
+    out = finished(tmp_path)
+    lines = [json.loads(line) for line in (out / LEDGER).read_text().splitlines()]
+    del lines[0]["files"]["series/chunk-000000.parquet"]
+    (out / LEDGER).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = run_sweep(SPEC, out, resume=True)
+    assert report.chunks_run == 1 and "does not list the chunk's files" in report.redone[0]
+    assert_same_as_reference(out, reference)
+
+
+def test_load_results_names_a_missing_chunk_file(tmp_path):
+    out = finished(tmp_path)
+    (out / "runs" / "chunk-000003.parquet").unlink()
+    with pytest.raises(ParameterError, match=r"runs/chunk-000003.parquet missing; run the sweep with --resume"):
+        load_results(out)
+
+
+def test_a_folder_with_someone_elses_manifest_is_refused_untouched(tmp_path):
+    out = tmp_path / "webapp"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"name": "my app"}')
+    for resume in (False, True):
+        with pytest.raises(ParameterError, match=r"holds a manifest\.json that is not a sweep's"):
+            run_sweep(SPEC, out, resume=resume)
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+    assert (out / "manifest.json").read_text() == '{"name": "my app"}'
+
+
+def test_a_sweep_with_helpers_lets_the_next_one_use_the_folder_at_once(tmp_path):
+    """Forked helpers must not keep the folder's lock after the sweep that started them returns."""
+    for attempt in range(4):
+        out = tmp_path / f"out{attempt}"
+        run_sweep(SPEC, out, workers=3)
+        assert run_sweep(SPEC, out, resume=True, workers=1).chunks_run == 0
