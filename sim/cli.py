@@ -39,6 +39,7 @@ class CommandError(Exception):
 
 
 DEFAULT_MAX_RUNS = 1_000_000  # aisim sweep refuses bigger plans unless --yes
+MAX_SEED_COUNT = 100_000  # --seeds of check-claims, explain and calibrate, as a claim's seeds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         "share of seeds on which it held. Exit code 1 if any claim fails.",
     )
     claims.add_argument("scenarios", metavar="SCENARIO", nargs="*", help="scenario names or files (default: all)")
-    claims.add_argument("--seeds", type=_positive_int, default=None, help="override every claim's number of seeds")
+    claims.add_argument(
+        "--seeds", type=_seed_count, default=None, help="override every claim's number of seeds (1 to 100,000)"
+    )
 
     calibrate = sub.add_parser(
         "calibrate",
@@ -116,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Calibration targets set parameters; validation targets did not and are checked afterwards.",
     )
     calibrate.add_argument("--markdown", action="store_true", help="print the Markdown table (docs/MODEL.md)")
-    calibrate.add_argument("--seeds", type=_positive_int, default=100, help="number of seeds (default 100)")
+    calibrate.add_argument("--seeds", type=_seed_count, default=100, help="number of seeds, 1 to 100,000 (default 100)")
     calibrate.add_argument(
         "--fit",
         metavar="SPEC",
@@ -169,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
         "switched off, paired over the same seeds. See docs/EXPLAIN.md.",
     )
     explain.add_argument("scenario", metavar="SCENARIO", help="a scenario name or a .toml file")
-    explain.add_argument("--seeds", type=_positive_int, default=100, help="number of seeds, 0..N-1 (default 100)")
+    explain.add_argument(
+        "--seeds", type=_seed_count, default=100, help="number of seeds, 0..N-1, N up to 100,000 (default 100)"
+    )
     explain.add_argument("--out", type=Path, help="write the counterfactual table (.csv)")
     explain.add_argument("--terms-out", type=Path, help="write the per-firm decision-term table (.csv)")
 
@@ -242,12 +247,20 @@ def _positive_int(text: str) -> int:
 
 
 def _seed(text: str) -> int:
-    from sim.noise import MAX_SEED
+    from sim.params import MAX_SEED
 
     digits = text.strip()
     if not (digits.isascii() and digits.isdigit()) or int(digits) > MAX_SEED:
         raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED} (2^63 - 1), got '{text}'")
     return int(digits)
+
+
+def _seed_count(text: str) -> int:
+    """How many seeds a command runs: 1 to MAX_SEED_COUNT (as a claim's ``seeds``)."""
+    value = _positive_int(text)
+    if value > MAX_SEED_COUNT:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SEED_COUNT:,} seeds; got {value:,}")
+    return value
 
 
 def _worker_count(text: str) -> int:
@@ -399,7 +412,7 @@ def command_check_claims(args: argparse.Namespace) -> int:
         scenario = load_scenario(name)
         for claim in scenario.claims:
             if args.seeds is not None:
-                claim = claim.model_copy(update={"seeds": args.seeds})
+                claim = Claim.model_validate({**claim.model_dump(), "seeds": args.seeds})
             try:
                 result = check_claim(scenario, claim)
             except ClaimError as err:
@@ -741,7 +754,15 @@ def _quiet_dask_logs() -> None:
 
 
 def _available_memory() -> float:
-    """Memory available to new work, in bytes (infinite where the system does not say)."""
+    """Memory available to new work, in bytes: Linux's MemAvailable (free memory plus the page cache
+    it can reclaim), else free pages, else infinite where the system does not say."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

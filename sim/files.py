@@ -8,6 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()  # read once, at import (setting it is the only way to read it)
+
+
 def write_atomically(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(temporary_path)`` on a file beside ``path``, then move it into place.
 
@@ -16,6 +25,7 @@ def write_atomically(path: Path, write: Callable[[str], None]) -> None:
     """
     folder = path.parent if str(path.parent) else Path(".")
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(handle, 0o666 & ~UMASK)  # mkstemp makes it owner-only; results are shared as other files are
     os.close(handle)
     try:
         write(temporary)

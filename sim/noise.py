@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.arrays import ArrayBag
-from sim.params import ParameterError
+from sim.params import MAX_SEED, ParameterError
 
 STREAMS = {"breakthrough": 1, "belief_a": 2, "belief_b": 3, "demand_a": 4, "demand_b": 5}
 MARKET = 2**31
@@ -83,10 +83,6 @@ def _normal(keys_a: np.ndarray, keys_b: np.ndarray, firms: np.ndarray, quarters:
 
 BLOCK = 40
 """Quarters drawn at once: one vectorised pass per block instead of one per quarter."""
-
-
-MAX_SEED = 2**63 - 1
-"""Seeds are whole numbers from 0 to 2^63 - 1, everywhere (CLI, sweep specs, the UI, the API)."""
 
 
 def check_seed(seed: object) -> int:

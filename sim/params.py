@@ -7,7 +7,8 @@ strengths and the firms.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -25,6 +26,8 @@ def param(default: Any, lo: float | None, hi: float | None, unit: str, descripti
     )
 
 
+MAX_SEED = 2**63 - 1
+"""Seeds are whole numbers from 0 to 2^63 - 1, everywhere (CLI, sweep specs, claims, the UI, the API)."""
 MAX_FIRMS = 1000
 """Firms per scenario (a 1,000-firm run is benchmarked: 8-13 ms a quarter)."""
 
@@ -37,10 +40,23 @@ class StrictModel(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in (int, float):
-            raise ValueError(f"expected a number, got {str(value).lower()}")
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        annotation = cls.model_fields[info.field_name].annotation
+        if _numeric(annotation):
+            items = value if isinstance(value, list) and get_origin(annotation) is list else [value]
+            for item in items:
+                if isinstance(item, bool):
+                    raise ValueError(f"expected a number, got {str(item).lower()}")
+                if isinstance(item, str):
+                    raise ValueError(f"expected a number, got the text {item!r}")
         return value
+
+
+def _numeric(annotation: Any) -> bool:
+    """True for int and float fields, optional ones and lists of them (not for mixed-type values)."""
+    return annotation in (int, float) or (
+        get_origin(annotation) in (list, Union, UnionType) and any(a in (int, float) for a in get_args(annotation))
+    )
 
 
 class Environment(StrictModel):
@@ -378,13 +394,15 @@ class Claim(StrictModel):
         "scenario compared; the claim must then fail on most seeds",
     )
     seeds: int = Field(100, ge=1, le=100_000, description="Number of seeds to check")
-    first_seed: int = Field(0, ge=0, description="Seeds are first_seed, first_seed + 1, ...")
+    first_seed: int = Field(0, ge=0, le=MAX_SEED, description="Seeds are first_seed, first_seed + 1, ...")
     required_share: float = Field(
         0.8, ge=0.8, le=1.0, description="Share of seeds on which it must hold (at least 0.8)"
     )
 
     @model_validator(mode="after")
     def _check(self) -> Claim:
+        if self.first_seed + self.seeds - 1 > MAX_SEED:
+            raise ValueError(f"first_seed + seeds - 1 must be at most {MAX_SEED} (2^63 - 1)")
         given = [k for k in ("value", "counterfactual", "reference") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(

@@ -238,6 +238,18 @@ def apply_overrides(data: dict, overrides: list[str] | dict) -> dict:
     return data
 
 
+def overlapping_overrides(data: dict, names: list[str]) -> list[tuple[str, str]]:
+    """Pairs of override names that set the same field of ``data`` (``sunk_cost`` and
+    ``drivers.sunk_cost``; ``firms.*.openness`` and ``firms.Meta-like.openness``)."""
+    data, first, pairs = _copy_data(data), {}, []
+    for name in names:
+        for container, key in _targets(data, name):
+            other = first.setdefault((id(container), key), name)
+            if other != name and (other, name) not in pairs:
+                pairs.append((other, name))
+    return pairs
+
+
 def _copy_data(value: Any) -> Any:
     """A deep copy of parsed TOML data (dicts, lists and immutable scalars), faster than deepcopy."""
     if isinstance(value, dict):

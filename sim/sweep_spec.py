@@ -16,11 +16,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, StrictInt, ValidationError, model_validator
 
-from sim.noise import MAX_SEED
-from sim.params import ParameterError, Scenario, StrictModel, format_validation_error, validate_scenario
-from sim.scenarios import apply_overrides, read_data, read_scenario_data, resolve
+from sim.params import MAX_SEED, ParameterError, Scenario, StrictModel, format_validation_error, validate_scenario
+from sim.scenarios import apply_overrides, overlapping_overrides, read_data, read_scenario_data, resolve
 from sim.variables import FIRM_MEASURES, FIRM_VARIABLES, MARKET_VARIABLES, RUN_MEASURES
 
 Value = float | int | bool | str
@@ -108,9 +107,11 @@ class ParameterSpec(StrictModel):
 class Replicates(StrictModel):
     """Seeds to run every parameter set with: a list, or a count from a base seed."""
 
-    count: int | None = Field(None, ge=1, le=10_000_000, description="Number of seeds: base_seed, base_seed + 1, ...")
-    base_seed: int = Field(0, ge=0, le=MAX_SEED, description="First seed when count is given")
-    seeds: list[int] | None = Field(None, min_length=1, description="Explicit seeds")
+    count: StrictInt | None = Field(
+        None, ge=1, le=10_000_000, description="Number of seeds: base_seed, base_seed + 1, ..."
+    )
+    base_seed: StrictInt = Field(0, ge=0, le=MAX_SEED, description="First seed when count is given")
+    seeds: list[StrictInt] | None = Field(None, min_length=1, description="Explicit seeds (whole numbers)")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Replicates:
@@ -232,6 +233,10 @@ def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None
         validate_scenario(base, str(scenario_path))
     except ParameterError as err:
         raise ParameterError(f"{source}: scenario = {spec.scenario!r}: {err}") from None
+    for first, second in overlapping_overrides(base, list(spec.parameters))[:1]:
+        raise ParameterError(
+            f"{source}: parameters '{first}' and '{second}' set the same field; vary it under one name"
+        )
     for name, parameter in spec.parameters.items():
         if parameter.values is not None:
             probes = parameter.values
@@ -250,8 +255,10 @@ def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None
 
 
 def _scenario_path(name: str, base_dir: Path | None) -> Path:
-    if base_dir is not None and name.endswith(".toml") and (base_dir / name).is_file():
-        return base_dir / name
+    """A spec file's scenario: a library name, or a path relative to the spec's own folder (never
+    to the current folder); a spec given as data resolves paths as the command line does."""
+    if base_dir is not None and (name.endswith(".toml") or "/" in name or "\\" in name):
+        return resolve(base_dir / name)
     return resolve(name)
 
 

@@ -312,6 +312,9 @@ def estimate(spec: str | Path | SweepSpec | dict, workers: int = 1) -> PlanEstim
     spec, base = _load(spec)
     scenario = build_scenario(base, {})
     steps, firms = spec.steps or scenario.environment.steps, len(scenario.firms)
+    varied = spec.parameters.get("environment.steps") or spec.parameters.get("steps")
+    if spec.steps is None and varied is not None:  # the longest runs bound the estimate
+        steps = int(varied.high if varied.distribution else max(varied.grid_values()))
     runs, size = spec.run_count(), spec.outputs.chunk_size
     chunks = -(-runs // size)
     workers = _usable_workers(workers, chunks)

@@ -37,7 +37,10 @@ def test_bad_input_through_the_installed_command_is_one_line():
     result = run_cli("run", "baseline", "--set", "firms.Meta-like.openness=x")
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("aisim: error: ") and "firms[2] (Meta-like).openness: Input should be a valid number" in line
+    assert (
+        line.startswith("aisim: error: ")
+        and "firms[2] (Meta-like).openness: expected a number, got the text 'x'" in line
+    )
 
 
 def test_failed_write_keeps_the_existing_file(tmp_path, monkeypatch, capsys):

@@ -182,7 +182,7 @@ MALFORMED = {
     ),
     "wrong type": (
         '[environment]\nllm_ceiling = "high"\n[[firms]]\nname = "A"\n',
-        r"broken\.toml: environment\.llm_ceiling: Input should be a valid number",
+        r"broken\.toml: environment\.llm_ceiling: expected a number, got the text 'high'",
     ),
     "out of range": (
         '[drivers]\nsunk_cost = -1\n[[firms]]\nname = "A"\n',

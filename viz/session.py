@@ -20,9 +20,9 @@ from pydantic import ValidationError
 from sim import AIRaceModel, ParameterError, Scenario, load_scenario, scenario_names
 from sim.ensemble import run_seeds
 from sim.explain import TERMS
-from sim.noise import MAX_SEED, check_seed, fresh_seed
+from sim.noise import check_seed, fresh_seed
 from sim.outputs import never_as_end, run_summary_arrays
-from sim.params import Drivers, Environment, Firm, format_validation_error, validate_scenario
+from sim.params import MAX_SEED, Drivers, Environment, Firm, format_validation_error, validate_scenario
 
 GROUPS = {"environment": Environment, "drivers": Drivers}
 BAND_SERIES = {
@@ -75,6 +75,8 @@ class RunSnapshot:
 def parse_number(text: str, integer: bool) -> int | float:
     """A number typed into an input; ValueError with a one-line reason if it is not a finite number."""
     text = text.strip()
+    if not text.isascii():  # float() also reads other scripts' digits: "١" as 1
+        raise ValueError(f"{text!r} is not a number")
     try:
         value = float(text)
     except ValueError:
