@@ -108,14 +108,14 @@ def test_check_claim_reports_what_holds_computed():
     from sim.claims import check_claim, tied
 
     scenario = load_scenario("baseline")
-    the_claim = claim(compare="greater", value=3.0, metric="firms_alive")
+    the_claim = claim(compare="greater", value=5.0, metric="firms_alive")  # ties where all five firms live
     result = check_claim(scenario, the_claim)
     held, values, reference = holds(scenario, the_claim)
     placebo_held, placebo_values, placebo_reference = holds(scenario, the_claim, placebo=True)
     assert result.scenario == "baseline" and result.seeds == 12 and result.held == held.sum()
-    assert (result.median_value, result.median_reference) == (np.median(values), 3.0) and (reference == 3.0).all()
+    assert (result.median_value, result.median_reference) == (np.median(values), 5.0) and (reference == 5.0).all()
     assert result.placebo_held == placebo_held.sum()
-    assert result.placebo_tied == tied(placebo_values, placebo_reference).sum()
+    assert result.placebo_tied == tied(placebo_values, placebo_reference).sum() > 0
 
 
 def test_an_unknown_firm_in_a_metric_names_the_firms():
@@ -136,5 +136,5 @@ def test_a_claim_on_a_scenario_object_refuses_a_broken_placebo_with_the_reason()
     same_sides = claim(compare="greater", counterfactual={"drivers.sunk_cost": 0.0}).model_copy(
         update={"placebo": {"drivers.sunk_cost": 0.0}}
     )
-    with pytest.raises(ClaimError, match="cut the mechanism's channel instead and keep the claim's contrast"):
+    with pytest.raises(ClaimError, match=r"cut the mechanism's channel instead and keep the claim's contrast$"):
         check_claim(scenario, same_sides)
