@@ -253,23 +253,21 @@ def test_a_seed_out_of_range_is_refused_with_one_line(page, server):
     offset = log_offset(server)
     seed = page.get_by_label("Seed (same seed, same run)")
     refused = "Refused: the seed must be a whole number from 0 to 9223372036854775807; it stays {}"
-    seed.fill(str(2**63))
-    seed.press("Enter")
-    page.get_by_text(refused.format(42)).wait_for(timeout=WAIT)
-    page.get_by_role("button", name="Reset").click()
-    step(page)
-    page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
-    assert csv_seed(page) == "42"
+
+    def refused_then_reset(bad: int, kept: int) -> None:
+        seed.fill(str(bad))
+        seed.press("Enter")
+        page.get_by_text(refused.format(kept)).wait_for(timeout=WAIT)
+        page.get_by_role("button", name="Reset").click()
+        step(page)
+        page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
+        assert csv_seed(page) == str(kept)
+
+    refused_then_reset(2**63, kept=42)
     seed.fill("7")
     seed.press("Enter")
     page.get_by_text("Refused:").wait_for(state="detached", timeout=WAIT)
-    seed.fill("-1")
-    seed.press("Enter")
-    page.get_by_text(refused.format(7)).wait_for(timeout=WAIT)
-    page.get_by_role("button", name="Reset").click()
-    step(page)
-    page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
-    assert csv_seed(page) == "7"
+    refused_then_reset(-1, kept=7)
     assert_no_traceback(page, server, offset)
     assert page.problems == []
 
