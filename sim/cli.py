@@ -409,7 +409,7 @@ def command_check_claims(args: argparse.Namespace) -> int:
     names = args.scenarios or scenario_names()
     rows = []
     for name in names:
-        scenario = load_scenario(name)
+        scenario = load_scenario(name, check_claims=True)
         for claim in scenario.claims:
             if args.seeds is not None:
                 claim = Claim.model_validate({**claim.model_dump(), "seeds": args.seeds})

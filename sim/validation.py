@@ -104,7 +104,8 @@ def stylised_facts_table(names: Sequence[str], seeds: Sequence[int] = FACT_SEEDS
 
 def claims_table(names: Sequence[str]) -> list[ClaimResult]:
     """Every claim of the named scenarios, over its seeds and under its placebo."""
-    return [check_claim(scenario, claim) for scenario in map(load_scenario, names) for claim in scenario.claims]
+    scenarios = (load_scenario(name, check_claims=True) for name in names)
+    return [check_claim(scenario, claim) for scenario in scenarios for claim in scenario.claims]
 
 
 @dataclass
