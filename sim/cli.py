@@ -247,12 +247,17 @@ def _positive_int(text: str) -> int:
 
 
 def _seed(text: str) -> int:
+    """A seed in ASCII digits, within the one rule for seeds (`sim.noise.check_seed`)."""
+    from sim.noise import check_seed
     from sim.params import MAX_SEED
 
     digits = text.strip()
-    if not (digits.isascii() and digits.isdigit()) or int(digits) > MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED} (2^63 - 1), got '{text}'")
-    return int(digits)
+    try:
+        return check_seed(int(digits) if digits.isascii() and digits.isdigit() else None)
+    except ParameterError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to {MAX_SEED} (2^63 - 1), got '{text}'"
+        ) from None
 
 
 def _seed_count(text: str) -> int:

@@ -67,6 +67,8 @@ def read_data(path: Path) -> dict[str, Any]:
         raise ParameterError(f"{path}: TOML nested too deeply to read") from None
 
 
+SECTIONS = {"environment": Environment, "drivers": Drivers}
+"""The scenario sections of named fields (besides the list of firms)."""
 NOT_INHERITED = ("name", "title", "story", "question", "watch", "claims")
 """Keys a scenario never takes from the scenario it extends: each tells its own story."""
 
@@ -101,7 +103,7 @@ def _check_known_keys(data: dict, path: Path) -> None:
     known = {**{key: None for key in Scenario.model_fields}, "extends": None}
     for key in data:
         _check_key(f"{path}: {key}", key, known, what="")
-    for section, model in {"environment": Environment, "drivers": Drivers}.items():
+    for section, model in SECTIONS.items():
         if isinstance(data.get(section), dict):
             for key in data[section]:
                 _check_key(f"{path}: {section}.{key}", key, model.model_fields, what="")
@@ -266,15 +268,14 @@ def _copy_data(value: Any) -> Any:
 
 def _targets(data: dict, name: str) -> list[tuple[dict, str]]:
     parts = name.split(".")
-    groups = {"environment": Environment, "drivers": Drivers}
-    if len(parts) == 2 and parts[0] in groups:
-        _check_key(name, parts[1], groups[parts[0]].model_fields)
+    if len(parts) == 2 and parts[0] in SECTIONS:
+        _check_key(name, parts[1], SECTIONS[parts[0]].model_fields)
         return [(data.setdefault(parts[0], {}), parts[1])]
     if len(parts) == 3 and parts[0] == "firms":
         _check_key(name, parts[2], Firm.model_fields)
         return [(firm, parts[2]) for firm in _select_firms(data, name, parts[1])]
     if len(parts) == 1:
-        owners = [group for group, model in groups.items() if name in model.model_fields]
+        owners = [group for group, model in SECTIONS.items() if name in model.model_fields]
         if len(owners) == 1:
             return [(data.setdefault(owners[0], {}), name)]
         if name in Firm.model_fields:

@@ -22,9 +22,9 @@ from sim.ensemble import run_seeds
 from sim.explain import TERMS
 from sim.noise import check_seed, fresh_seed
 from sim.outputs import never_as_end, run_summary_arrays
-from sim.params import MAX_SEED, Drivers, Environment, Firm, format_validation_error, validate_scenario
+from sim.params import MAX_SEED, Firm, format_validation_error, validate_scenario
+from sim.scenarios import SECTIONS
 
-GROUPS = {"environment": Environment, "drivers": Drivers}
 BAND_SERIES = {
     "llm_spend_share": "LLM share of all AI R&D spend",
     "best_llm_quality": "Best LLM quality",
@@ -141,7 +141,7 @@ class Session:
         """Change a draft value (a number, or the text typed for it); returns an error message (and
         keeps the old value) if it is invalid: not a finite number, out of range, or breaking a rule."""
         container, key = self._locate(path)
-        model = Firm if path.startswith("firms.") else GROUPS[path.split(".")[0]]
+        model = Firm if path.startswith("firms.") else SECTIONS[path.split(".")[0]]
         integer = model.model_fields[key].annotation is int
         try:
             value = parse_number(str(value), integer)
@@ -171,7 +171,7 @@ class Session:
         parts = path.split(".")
         if parts[0] == "firms" and len(parts) == 3:
             return self.draft["firms"][int(parts[1])], parts[2]
-        if parts[0] in GROUPS and len(parts) == 2:
+        if parts[0] in SECTIONS and len(parts) == 2:
             return self.draft[parts[0]], parts[1]
         raise KeyError(f"unknown parameter path {path!r}")
 
