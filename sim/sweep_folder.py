@@ -1,19 +1,20 @@
 """A sweep's results folder: what is in it, what resume may trust, and who may write to it.
 
     OUT/manifest.json                     spec, its hash, the model's identity, design, seeds, status
-    OUT/chunks.jsonl                      the ledger: one line per finished chunk (rows, run ids,
-                                          failed runs, size and SHA-256 of each of its files)
+    OUT/chunks.jsonl                      the ledger: one line per finished chunk (rows, run ids, a
+                                          hash of its planned runs, failed runs, size and SHA-256 of
+                                          each of its files, the model identity)
     OUT/runs/chunk-000000.parquet ...     one row per run: parameters, seed, measures
     OUT/series/chunk-000000.parquet ...   per-step variables, when the spec asks for them
     OUT/.lock                             held by the one process writing the folder
 
 A chunk counts as done only when its ledger line is there and its files still match it: on
-resume every line is checked (the chunk's size and run ids against the plan, the files'
-sizes and checksums, the model identity it was made with) and any chunk that fails is run
-again. Every file is written under a per-process temporary name and renamed, and the ledger
+resume every line is checked (the chunk's size, run ids and planned runs against the plan,
+the files it must have, their sizes and checksums, the model identity it was made with) and
+any chunk that fails is run again. Every file is written under a per-process temporary name and renamed, and the ledger
 line is appended last, so a sweep killed at any point leaves only chunks that verify or
-chunks that are redone. The model identity (spec hash, base scenario hash, aisim and numpy
-versions) is in the manifest and in each ledger line, so a damaged manifest can be rebuilt
+chunks that are redone. The model identity (spec hash, base scenario hash, a hash of the model's
+code, aisim, numpy and scipy versions) is in the manifest and in each ledger line, so a damaged manifest can be rebuilt
 on resume without trusting chunks of another model.
 """
 
