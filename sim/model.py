@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import mesa
@@ -13,12 +14,12 @@ from sim.arrays import ArrayBag, ModelParams
 from sim.mechanisms import advance, initial_state
 from sim.noise import NoiseSource, check_seed, fresh_seed
 from sim.outputs import (
+    StackedHistory,
     firm_summary,
     firm_table,
     frontier_training_table,
     market_table,
     run_summary,
-    stack_history,
 )
 from sim.params import Environment, ParameterError, Scenario, field_bounds
 from sim.scenarios import load_scenario
@@ -107,13 +108,15 @@ class AIRaceModel(mesa.Model):
         """Per-firm summary measures: pivot step, breakthrough, spend in the big muddy, finals."""
         return firm_summary(self._stacked(), self.params.firm_names)
 
-    def summary(self) -> dict[str, float]:
-        """Per-run summary measures: first breakthrough, total big-muddy spend, LLM share, ..."""
-        return run_summary(self._stacked())
+    def summary(self, names: Sequence[str] | None = None) -> dict[str, float]:
+        """Per-run summary measures (all, or the named ones, which is quicker): first breakthrough,
+        total big-muddy spend, LLM share, ..."""
+        return run_summary(self._stacked(), names)
 
-    def _stacked(self) -> ArrayBag:
-        # One snapshot of the history: another thread (the UI's Play loop) may be stepping.
-        return stack_history(list(self.history))
+    def _stacked(self) -> StackedHistory:
+        # One snapshot of the history (another thread, the UI's Play loop, may be stepping), whose
+        # variables are stacked when first read: a summary of a few measures reads a few of them.
+        return StackedHistory(self.history)
 
 
 def _market_reader(name: str):

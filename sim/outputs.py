@@ -469,6 +469,7 @@ def firm_summary(stacked: ArrayBag, firm_names: Sequence[str]) -> pd.DataFrame:
     return table
 
 
-def run_summary(stacked: ArrayBag) -> dict[str, float]:
-    """The run's summary measures as plain numbers (NaN in a step measure means 'never')."""
-    return {name: float(values[0]) for name, values in run_summary_arrays(stacked).items()}
+def run_summary(stacked: ArrayBag, names: Sequence[str] | None = None) -> dict[str, float]:
+    """The run's summary measures (all, or the named ones) as plain numbers (NaN in a step measure
+    means 'never')."""
+    return {name: float(values[0]) for name, values in RunMeasures(stacked).arrays(names).items()}

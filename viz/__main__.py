@@ -97,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     from solara.server import kernel_context, settings
 
     serve_installed_files_only()
+    settings.theme.show_banner = False  # Solara's "This website runs on Solara" badge covered the charts
+    settings.theme.title = "aisim"
     idle = args.idle_minutes * 60.0
     settings.kernel.cull_timeout = f"{idle}s"  # a page gone without a goodbye is closed after as long
     sessions = Sessions(lambda: kernel_context.contexts)

@@ -1,36 +1,52 @@
-"""The browser UI: run, watch, question and compare scenarios.
+"""The browser UI: run, watch, question and compare scenarios, in front of a class.
 
 Serve it with ``aisim ui`` (or ``make run``); embed it in a notebook with
 ``from viz.app import Page; Page()``. Each browser session builds its own `Session`, so
-two students never see each other's runs. An unexpected error never shows a traceback: the
-page shows one line with an error id, and the server log has the traceback under that id.
+two students never see each other's runs. The page's address carries the run (scenario,
+seed, edits): copy it to share a setup, reload it to get the same run back. An unexpected
+error never shows a traceback: the page shows one line with an error id, and the server log
+has the traceback under that id.
+
+The bar at the top holds the controls; the views below are tabs: Run (the main chart, the
+"Why?" panel and the other charts by group), About (the scenario's story, a prediction to
+make before the run, things to try), Parameters, Uncertainty, Compare, Explain and Glossary.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import logging
 import secrets
-import textwrap
 import threading
 import time
 
 import solara
 
-from sim.outputs import frontier_training_table, quarter_label
-from viz import charts
+from sim.outputs import quarter_label
+from viz.analysis import CompareView, ExplainView, UncertaintyView
 from viz.assets import serve_installed_files_only
 from viz.connection import ConnectionWatch
 from viz.controls import ParameterPanel
-from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
-from viz.vega import VegaChart
+from viz.keys import KeyboardShortcuts, action_of
+from viz.pages import AboutView, GlossaryView
+from viz.run_view import CHART_KEYS, Presentation, RunView
+from viz.session import Session
 
 serve_installed_files_only()  # the front-end proxy serves installed files only, never deletes or fetches
 
-VIEWS = ["Run", "Parameters", "Uncertainty", "Compare", "Explain"]
-SPEEDS = range(1, 21)
-"""Play speeds the speed slider offers, in quarters per second."""
+VIEWS = ["Run", "About", "Parameters", "Uncertainty", "Compare", "Explain", "Glossary"]
+SPEEDS = {"1 per second": 1, "2 per second": 2, "5 per second": 5, "10 per second": 10, "20 per second": 20}
+"""Play speeds offered, in quarters per second."""
+BAR_STYLE = {
+    "position": "sticky",
+    "top": "0",
+    "z-index": "5",
+    "background": "white",
+    "border-bottom": "1px solid #ccc",
+    "padding": "4px 8px 0 8px",
+    "align-items": "center",
+    "flex-wrap": "wrap",
+    "gap": "6px 12px",
+}
 log = logging.getLogger("aisim.ui")
 
 
@@ -39,18 +55,6 @@ def report(error: BaseException) -> str:
     error_id = secrets.token_hex(3)
     log.error("unexpected error in the UI (error id %s)", error_id, exc_info=error)
     return f"Something went wrong (error id {error_id}); the server log has the details."
-
-
-def Prose(text: str):
-    """A scenario's text as plain prose: not Markdown, where "$1B at $3.5B" would start a formula."""
-    return solara.HTML(tag="p", unsafe_innerHTML=html.escape(text), style="font-size: 13px; margin: 0 0 6px 0")
-
-
-def Chart(spec: dict, title: str, version: int = 0, renderer: str = "svg"):
-    """A chart element (see viz.vega); ``title`` names it for export and tests. Charts redrawn every
-    quarter use ``renderer="canvas"``, which redraws faster than SVG."""
-    spec_text = json.dumps(spec, separators=(",", ":"))
-    return VegaChart.element(spec=spec_text, title=title, version=version, renderer=renderer)
 
 
 @solara.component
@@ -63,8 +67,10 @@ def Page():
 @solara.component
 def Guarded():
     """An error boundary: an error in any component or callback below, or in the Play loop, replaces
-    the app with one line (see `report`) and a button back to the same session."""
-    session = solara.use_memo(Session, [])
+    the app with one line (see `report`) and a button back to the same session. The session starts
+    from the page's address (``?scenario=...&seed=...&set=...``)."""
+    router = solara.use_router()
+    session = solara.use_memo(lambda: Session.from_query(router.search), [])
     error, clear = solara.use_exception()
     failure, set_failure = solara.use_state(None)
     problem = error or failure
@@ -86,10 +92,22 @@ def App(session: Session, fail):
     """The whole page; ``fail(error)`` reports an error raised in the Play loop's thread."""
     version, set_version = solara.use_state(0)
     playing, set_playing = solara.use_state(False)
-    speed, set_speed = solara.use_state(5)
+    speed, set_speed = solara.use_state(10)
     view, set_view = solara.use_state("Run")
+    presenting, set_presenting = solara.use_state(False)
+    shown, set_shown = solara.use_state(CHART_KEYS[0])  # the main chart, and the one presented
     rendered = solara.use_memo(threading.Event, [])
+    router = solara.use_router()
     solara.use_effect(rendered.set, [version])  # effects run once a render is complete
+
+    def follow_address():
+        """Keep the page's address in step with the run being watched, so that it can be shared (a page
+        in a notebook has no address of its own)."""
+        query = session.query()
+        if router.set_path is not None and query != (router.search or ""):
+            router.push(f"{router.path}?{query}")
+
+    solara.use_effect(follow_address, [id(session.model)])
 
     def refresh():
         set_version(lambda v: v + 1)
@@ -114,8 +132,9 @@ def App(session: Session, fail):
     solara.use_thread(play_loop, dependencies=[playing, speed], intrusive_cancel=True)
 
     def step():
-        session.step()
-        refresh()
+        if not playing:
+            session.step()
+            refresh()
 
     def reset():
         set_playing(False)
@@ -127,58 +146,80 @@ def App(session: Session, fail):
         session.choose(name)
         refresh()
 
+    def apply(changes: dict):
+        set_playing(False)
+        session.apply(changes)
+        set_view("Run")
+        refresh()
+
     def set_seed(seed: int | None):
         if seed is not None:
             session.set_seed(seed)
             refresh()
 
-    def choose_speed(value: int):
-        if value in SPEEDS:
-            set_speed(value)
-        else:  # the slider offers none of these: a crafted widget message
-            session.message = f"The speed must be {SPEEDS[0]} to {SPEEDS[-1]} quarters per second."
-            refresh()
+    def cycle(by: int):
+        set_shown(CHART_KEYS[(CHART_KEYS.index(shown) + by) % len(CHART_KEYS)])
 
-    solara.Title("aisim: why Big Tech keeps betting on LLMs")
-    with solara.Columns([1, 3], style={"padding": "8px"}):
-        with solara.Column(style={"max-width": "380px"}):
-            solara.Markdown("## aisim: why Big Tech keeps betting on LLMs")
-            Controls(session, playing, set_playing, speed, choose_speed, step, reset, choose, set_seed, version)
-        with solara.Column():
-            solara.ToggleButtonsSingle(value=view, values=VIEWS, on_value=set_view)
-            if view == "Run":
-                RunView(session, version)
-            elif view == "Parameters":
-                ParameterPanel(session, refresh, version)
-            elif view == "Uncertainty":
-                UncertaintyView(session, refresh, version)
-            elif view == "Compare":
-                CompareView(session, refresh, version)
-            else:
-                ExplainView(session, version)
+    def on_key(pressed: str):
+        action = action_of(pressed)
+        if action == "play":
+            set_playing(lambda now: not now and session.model.running)
+        elif action == "step":
+            step()
+        elif action == "reset":
+            reset()
+        elif action == "present":
+            set_presenting(lambda now: not now)
+        elif action == "leave":
+            set_presenting(False)
+        elif presenting and action in ("next", "previous"):
+            cycle(1 if action == "next" else -1)
+
+    KeyboardShortcuts.element(on_pressed=on_key)
+    solara.Title(f"aisim: {session.run_label}")
+    Bar(session, playing, set_playing, speed, set_speed, step, reset, choose, set_seed, version)
+    if presenting:
+        Presentation(session, shown, cycle, version, leave=lambda: set_presenting(False))
+        return
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "padding": "0 8px"}):
+        solara.ToggleButtonsSingle(value=view, values=VIEWS, on_value=set_view, dense=True)
+        solara.Button("Present", icon_name="mdi-projector-screen", text=True, on_click=lambda: set_presenting(True))
+    with solara.Column(style={"padding": "0 8px"}):
+        if view == "Run":
+            RunView(session, shown, set_shown, version)
+        elif view == "About":
+            AboutView(session, apply, refresh, version)
+        elif view == "Parameters":
+            ParameterPanel(session, refresh, version)
+        elif view == "Uncertainty":
+            UncertaintyView(session, refresh, version)
+        elif view == "Compare":
+            CompareView(session, refresh, version)
+        elif view == "Explain":
+            ExplainView(session, version)
+        else:
+            GlossaryView()
 
 
 @solara.component
-def Controls(session, playing, set_playing, speed, set_speed, step, reset, choose, set_seed, version):
-    """Scenario picker with its story (the Info panel), seed, play/pause/step/reset, speed, export."""
-    scenario = session.base
-    solara.Select("Scenario", value=session.scenario_name, values=session.scenarios(), on_value=choose)
-    solara.Markdown(f"### {scenario.title}")
-    with solara.Details("What it is (the story)", expand=True):
-        Prose(" ".join(textwrap.dedent(scenario.story).split()))
-    with solara.Details("Question for you", expand=True):
-        Prose(scenario.question)
-    with solara.Details("Things to watch", expand=False):
-        Prose(scenario.watch)
-    with solara.Details("What the scenario claims", expand=False):
-        for claim in scenario.claims:
-            placebo = ", ".join(f"{name} = {value}" for name, value in claim.placebo.items())
-            Prose(f"• {claim.text} (It must fail with {placebo}.)")
-    solara.InputInt("Seed (same seed, same run)", value=session.seed, on_value=set_seed, continuous_update=False)
-    if session.seed_error:
-        solara.Text(f"Refused: {session.seed_error}", style={"font-size": "12px", "color": "#b00020"})
+def Bar(session: Session, playing, set_playing, speed, set_speed, step, reset, choose, set_seed, version):
+    """The controls, always on screen: scenario, seed, play, step, reset, speed, the quarter; under them,
+    what the run is and what Reset would change."""
     at_end = not session.model.running
-    with solara.Row():
+    start = session.model.config.environment.start_year
+    label = quarter_label(start + max(session.quarter - 1, 0) / 4.0)
+    pending = session.pending()
+    with solara.Row(style=BAR_STYLE):
+        solara.Text("aisim", style={"font-weight": "700", "font-size": "18px"})
+        solara.Select(
+            "Scenario",
+            value=session.scenario_name,
+            values=session.scenarios(),
+            on_value=choose,
+            style={"width": "220px"},
+        )
+        with solara.Column(style={"width": "150px"}):
+            solara.InputInt("Seed", value=session.seed, on_value=set_seed, continuous_update=False)
         if playing:
             solara.Button("Pause", icon_name="mdi-pause", on_click=lambda: set_playing(False), color="primary")
         else:
@@ -186,173 +227,30 @@ def Controls(session, playing, set_playing, speed, set_speed, step, reset, choos
                 "Play", icon_name="mdi-play", on_click=lambda: set_playing(True), disabled=at_end, color="primary"
             )
         solara.Button("Step", icon_name="mdi-step-forward", on_click=step, disabled=playing or at_end)
-        solara.Button("Reset", icon_name="mdi-restore", on_click=reset)
-    solara.SliderInt("Speed (quarters per second)", value=speed, min=SPEEDS[0], max=SPEEDS[-1], on_value=set_speed)
-    start = session.model.config.environment.start_year
-    label = quarter_label(start + max(session.quarter - 1, 0) / 4.0)
-    solara.Text(f"Quarter {session.quarter} of {session.steps}" + (f" ({label})" if session.quarter else ""))
+        solara.Button("Reset", icon_name="mdi-restore", on_click=reset, color="warning" if pending else None)
+        speed_name = next(name for name, value in SPEEDS.items() if value == speed)
+        solara.Select(
+            "Speed (quarters)",
+            value=speed_name,
+            values=list(SPEEDS),
+            on_value=lambda name: set_speed(SPEEDS.get(name, speed)),
+            style={"width": "150px"},
+        )
+        solara.Text(
+            f"Quarter {session.quarter} of {session.steps}" + (f" ({label})" if session.quarter else ""),
+            style={"font-size": "16px", "font-weight": "600"},
+        )
+    with solara.Row(style={"padding": "2px 8px", "gap": "12px", "flex-wrap": "wrap", "font-size": "13px"}):
+        solara.Text(f"Run: {session.run_label}, seed {session.model.seed}")
+        if pending:
+            solara.Text(
+                f"Press Reset to apply: {', '.join(pending)}.",
+                style={"color": "#8a4b00", "font-weight": "600"},
+                classes=["aisim-pending"],
+            )
+        if session.seed_error:
+            solara.Text(f"Refused: {session.seed_error}", style={"color": "#b00020"})
+        if session.quarter:
+            solara.FileDownload(session.csv, filename=session.csv_name, label="Download CSV")
     if session.message:
         solara.Error(session.message)
-    if session.quarter:
-        solara.FileDownload(
-            session.csv,
-            filename=f"aisim-{session.scenario_name}-seed{session.model.seed}.csv",
-            label="Download CSV",
-        )
-
-
-@solara.component
-def RunView(session: Session, version: int):
-    """The run's charts and the 'Why?' panel for one firm this quarter, all from one snapshot of the run."""
-    run = session.snapshot()
-    firms, table, market = run.firms, run.table, run.market
-    chosen, set_chosen = solara.use_state(firms[min(2, len(firms) - 1)])
-    if chosen not in firms:
-        chosen = firms[0]
-    environment = run.model.config.environment
-    start = environment.start_year
-    domain = (start, start + run.model.max_steps / 4.0)
-    events = charts.breakthrough_rules(table)
-    if table.empty:
-        solara.Info("Press Step or Play to start the run.")
-    with solara.Row(style={"flex-wrap": "wrap"}):
-        for which, (title, _) in charts.FIRM_CHARTS.items():
-            Chart(charts.firm_chart(table, which, firms, domain, events), title, version, "canvas")
-        for which, (title, _) in charts.MARKET_CHARTS.items():
-            Chart(charts.market_chart(market, which, start, events, domain), title, version, "canvas")
-        yearly = frontier_training_table(table, environment)
-        Chart(charts.frontier_chart(yearly), "Frontier", version, "canvas")
-    solara.Text(
-        "Dashed vertical lines mark world-model breakthroughs, in the colour of the firm that made them."
-        + (f" {charts.frontier_caption(yearly)}" if not yearly.empty else ""),
-        style={"font-size": "13px"},
-    )
-    solara.Markdown("### Why is it still betting on LLMs?")
-    solara.Select("Firm", value=chosen, values=firms, on_value=set_chosen)
-    terms = run.drivers(chosen)
-    if terms:
-        quarter = table.quarter.iloc[-1]
-        x = float(table[table.firm == chosen].x.iloc[-1])
-        floor = run.model.config.firms[firms.index(chosen)].wm_floor
-        solara.Text(f"{chosen} puts {x:.0%} of its AI budget on LLMs in {quarter}.")
-        if floor >= 1.0:
-            solara.Text(f"{chosen} protects its whole budget for world-model research: it does not choose.")
-        else:
-            if floor > 0.0:
-                solara.Text(
-                    f"{floor:.0%} of its budget is protected for world-model research (a firm policy); "
-                    f"the terms below decide the rest, at most {1 - floor:.0%} on LLMs."
-                )
-            Chart(charts.drivers_chart(terms, chosen, quarter), "Why", version)
-
-
-@solara.component
-def UncertaintyView(session: Session, refresh, version: int):
-    """The current settings over many seeds: medians and 50%/90% bands."""
-    error, set_error = solara.use_state("")
-    seconds, set_seconds = solara.use_state(0.0)
-
-    def run():
-        started = time.perf_counter()
-        try:
-            session.uncertainty(UNCERTAINTY_SEEDS)
-            set_error("")
-        except ValueError as err:  # invalid edits; anything else is a bug
-            set_error(str(err))
-        set_seconds(time.perf_counter() - started)
-        refresh()
-
-    solara.Markdown(
-        f"Run the current settings (with your edits) over {UNCERTAINTY_SEEDS} seeds at once and see how much of "
-        "the outcome is luck: the line is the median, the bands hold the middle 50% and 90% of the runs."
-    )
-    solara.Button(f"Run {UNCERTAINTY_SEEDS} seeds", on_click=run, color="primary")
-    if error:
-        solara.Error(error)
-    if session.bands is not None:
-        solara.Text(f"{session.bands.seeds} runs in {seconds:.2f} s")
-        with solara.Row(style={"flex-wrap": "wrap"}):
-            for series, title in BAND_SERIES.items():
-                Chart(charts.band_chart(session.bands.table, series, title, session.bands.seeds), title)
-
-
-@solara.component
-def CompareView(session: Session, refresh, version: int):
-    """Two scenarios, or this one against its edited copy, on the same seeds."""
-    others = [EDITED] + [n for n in session.scenarios() if n != session.scenario_name]
-    other, set_other = solara.use_state(others[0])
-    error, set_error = solara.use_state("")
-
-    def run():
-        try:
-            session.compare(other, COMPARE_SEEDS)
-            set_error("")
-        except ValueError as err:  # invalid edits; anything else is a bug
-            set_error(str(err))
-        refresh()
-
-    solara.Markdown(
-        f"Compare **{session.scenario_name}** (with any edits you made) with another scenario or with its unedited "
-        f"file, on the same {COMPARE_SEEDS} seeds: every random shock is the same, so differences come from the "
-        "parameters alone. Rows where the scenarios differ are highlighted."
-    )
-    solara.Select("Compare with", value=other if other in others else others[0], values=others, on_value=set_other)
-    solara.Button("Run comparison", on_click=run, color="primary")
-    if error:
-        solara.Error(error)
-    if session.comparison is not None:
-        ComparisonTable(session.comparison)
-        with solara.Row(style={"flex-wrap": "wrap"}):
-            for name, title in (
-                ("llm_spend_share", "LLM share of AI R&D spend (median)"),
-                ("best_llm_quality", "Best LLM quality (median)"),
-                ("best_wm_quality", "Best world-model quality (median)"),
-                ("hhi", "Market concentration, HHI (median)"),
-            ):
-                Chart(charts.compare_chart(session.comparison_series, name, title), title)
-
-
-@solara.component
-def ComparisonTable(table):
-    columns = [c for c in table.columns if c != "differs"]
-    header = "".join(f"<th style='text-align:left;padding:4px 10px'>{c}</th>" for c in columns)
-    rows = []
-    for _, row in table.iterrows():
-        style = "background:#fff3cd;font-weight:600" if row["differs"] else ""
-        cells = "".join(f"<td style='padding:4px 10px'>{_fmt(row[c])}</td>" for c in columns)
-        rows.append(f"<tr class='{'differs' if row['differs'] else 'same'}' style='{style}'>{cells}</tr>")
-    solara.HTML(tag="table", unsafe_innerHTML=f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody>")
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
-
-
-@solara.component
-def ExplainView(session: Session, version: int):
-    """Which driver holds each firm on the LLM path, over the whole run and many seeds."""
-    from sim.explain import term_summary
-
-    result, set_result = solara.use_state(None)
-    error, set_error = solara.use_state("")
-
-    def run():
-        try:
-            set_result(term_summary(session.scenario(), range(20)))
-            set_error("")
-        except ValueError as err:  # invalid edits; anything else is a bug
-            set_error(str(err))
-
-    solara.Markdown(
-        "Each quarter a firm's choice adds up *terms*: the expected-value comparison of the two paths and one "
-        "term per driver. Here: each term's mean effect on the firm's target share of LLM spending, over the run "
-        "and 20 seeds (share points; see docs/EXPLAIN.md). For what-if answers, switch drivers off in Parameters "
-        "and use Compare."
-    )
-    solara.Button("Explain this scenario", on_click=run, color="primary")
-    if error:
-        solara.Error(error)
-    if result is not None:
-        Chart(charts.attribution_chart(result), "Attribution")

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import threading
+import tomllib
+import urllib.parse
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +24,9 @@ from sim import AIRaceModel, ParameterError, Scenario, load_scenario, scenario_n
 from sim.ensemble import run_seeds
 from sim.explain import TERMS
 from sim.noise import check_seed, fresh_seed
-from sim.outputs import never_as_end, run_summary_arrays
+from sim.outputs import never_as_end, quarter_label, run_summary_arrays
 from sim.params import MAX_SEED, Firm, format_validation_error, validate_scenario
-from sim.scenarios import SECTIONS
+from sim.scenarios import SECTIONS, apply_overrides, scenario_toml
 
 BAND_SERIES = {
     "llm_spend_share": "LLM share of all AI R&D spend",
@@ -38,10 +41,16 @@ COMPARE_MEASURES = {
     "llm_spend_share": "LLM share of AI R&D spend",
     "big_muddy_spend": "Spend in the big muddy ($B)",
     "mean_pivot_step": "Mean pivot quarter",
-    "first_breakthrough_step": "First breakthrough quarter",
+    "first_breakthrough_step": "First breakthrough",
     "final_hhi": "Final concentration (HHI)",
     "firms_alive": "Firms alive at the end",
 }
+STEP_MEASURES = {"mean_pivot_step", "first_breakthrough_step"}
+"""Compare measures that are quarters: shown as calendar quarters (2031Q2), or "never"."""
+UPLOAD_LIMIT = 1_000_000
+"""Largest scenario file the page loads, in bytes (a saved scenario is about 10 kB)."""
+SEED_NOTE = re.compile(r"watched with seed (\d+)")
+"""How `Session.scenario_file` records the seed in the file's first comment."""
 UNCERTAINTY_SEEDS = 100
 COMPARE_SEEDS = 50
 EDITED = "(this scenario as edited)"
@@ -104,6 +113,7 @@ class Session:
         self.scenario_name = scenario
         self.base = load_scenario(scenario)
         self.draft: dict = self.base.model_dump()
+        self._drafts: dict[str, dict] = {}  # other scenarios' edits, kept while another one is shown
         self.seed = fresh_seed() if seed is None else int(seed)
         self.errors: dict[str, str] = {}
         self.seed_error = ""
@@ -112,6 +122,42 @@ class Session:
         self.bands: Bands | None = None
         self.comparison: pd.DataFrame | None = None
         self.comparison_series: pd.DataFrame | None = None
+        self.prediction = Prediction()
+
+    @classmethod
+    def from_query(cls, search: str | None) -> Session:
+        """A session from a page address's query (``scenario=NAME&seed=N&set=NAME=VALUE&set=...``, see
+        `query`). What cannot be used is left out and said in ``message``; the rest applies."""
+        fields = urllib.parse.parse_qs(search or "", keep_blank_values=True)
+        problems = []
+        name = (fields.get("scenario") or ["baseline"])[-1]
+        if name not in scenario_names():
+            problems.append(f"scenario '{name}' is not in the library")
+            name = "baseline"
+        seed = 42
+        if "seed" in fields:
+            text = fields["seed"][-1]
+            try:
+                seed = check_seed(int(text) if text.isascii() and text.isdigit() else text)
+            except ParameterError:
+                problems.append(f"seed '{text}' is not a whole number from 0 to {MAX_SEED}")
+        session = cls(name, seed)
+        for assignment in fields.get("set", []):
+            try:
+                session.draft = _validated(apply_overrides(session.draft, [assignment]), assignment)
+            except ParameterError as err:
+                problems.append(str(err).removeprefix("--set "))
+        if session.is_edited():
+            session.reset()
+        if problems:
+            session.message = "Part of the address was not used: " + "; ".join(problems) + "."
+        return session
+
+    def query(self) -> str:
+        """The address query that rebuilds the run being watched: scenario, seed and edits."""
+        items = [("scenario", self.scenario_name), ("seed", str(self.model.seed))]
+        items += [("set", f"{name}={value!r}") for name, value in self.applied_edits()]
+        return urllib.parse.urlencode(items, safe=".=*")
 
     # --- choosing and editing ------------------------------------------------------------
 
@@ -120,16 +166,74 @@ class Session:
         return scenario_names()
 
     def choose(self, name: str) -> None:
-        """Load a scenario from the library and restart with it. Only library names are accepted: a
-        crafted widget message naming a file path is refused, and nothing is read."""
+        """Show a scenario of the library and restart with it, with the edits it had when last shown.
+        Only library names are accepted: a crafted widget message naming a file path is refused, and
+        nothing is read."""
         if name not in scenario_names():
             self.message = "That scenario is not in the library."
             return
+        self._drafts[self.scenario_name] = self.draft
         self.scenario_name = name
         self.base = load_scenario(name)
-        self.draft = self.base.model_dump()
+        self.draft = self._drafts.pop(name, None) or self.base.model_dump()
         self.errors.clear()
         self.bands = self.comparison = self.comparison_series = None
+        self.prediction = Prediction()
+        self.reset()
+
+    def apply(self, assignments: dict) -> bool:
+        """Apply named changes (``--set`` names, as in a scenario's try-next steps) to the draft and
+        rerun with them; False (with a message) if they do not give a valid scenario."""
+        try:
+            self.draft = _validated(apply_overrides(self.draft, assignments), ", ".join(assignments))
+        except ParameterError as err:
+            self.message = str(err)
+            return False
+        self.errors.clear()
+        return self.reset()
+
+    def load_file(self, name: str, data: bytes) -> bool:
+        """Load a scenario file, as `scenario_file` saves it: its values become edits of the library
+        scenario with the same firms that it differs least from, and the seed in its note is used.
+        False (with a message naming the file) if it cannot be loaded; nothing changes then."""
+        try:
+            if len(data) > UPLOAD_LIMIT:
+                raise ParameterError(f"it is larger than {UPLOAD_LIMIT:,} bytes")
+            text = data.decode("utf-8")
+            parsed = tomllib.loads(text)
+            if "extends" in parsed:
+                raise ParameterError("it extends another scenario; run it with `aisim run FILE` instead")
+            loaded = validate_scenario(parsed, "it").model_dump()
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, ParameterError) as err:
+            reason = "it is not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err)
+            self.message = f"Could not load {name}: {reason}"
+            return False
+        firms = [firm["name"] for firm in loaded["firms"]]
+        matches = []
+        for library in scenario_names():
+            base = load_scenario(library).model_dump()
+            if [firm["name"] for firm in base["firms"]] == firms:
+                matches.append((len(_differences(base, {**base, **_parameters(loaded)})), library))
+        if not matches:
+            self.message = (
+                f"Could not load {name}: its firms match no scenario of the library; run it with aisim run FILE"
+            )
+            return False
+        library = min(matches)[1]
+        seed = SEED_NOTE.search(text.partition("\n")[0])
+        self._drafts[self.scenario_name] = self.draft
+        self.scenario_name, self.base = library, load_scenario(library)
+        self.draft = {**self.base.model_dump(), **_parameters(loaded)}
+        self.errors.clear()
+        self.bands = self.comparison = self.comparison_series = None
+        if seed:
+            self.set_seed(int(seed.group(1)))
+        return self.reset()
+
+    def discard_edits(self) -> None:
+        """Back to the scenario's file, and rerun."""
+        self.draft = self.base.model_dump()
+        self.errors.clear()
         self.reset()
 
     def value(self, path: str):
@@ -162,6 +266,47 @@ class Session:
 
     def is_edited(self) -> bool:
         return self.draft != self.base.model_dump()
+
+    def edits(self) -> list[tuple[str, object]]:
+        """The draft's differences from the scenario's file, by ``--set`` name."""
+        return _differences(self.base.model_dump(), self.draft)
+
+    def applied_edits(self) -> list[tuple[str, object]]:
+        """The running model's differences from the scenario's file, by ``--set`` name."""
+        return _differences(self.base.model_dump(), self.model.config.model_dump())
+
+    def pending(self) -> list[str]:
+        """What Reset would change in the run being watched: a new seed, edits not yet applied."""
+        changes = []
+        if self.seed != self.model.seed:
+            changes.append(f"seed {self.model.seed} → {self.seed}")
+        unapplied = _differences(self.model.config.model_dump(), self.draft)
+        if unapplied:
+            changes.append(f"{len(unapplied)} edited value{'s' if len(unapplied) > 1 else ''}")
+        return changes
+
+    @property
+    def run_label(self) -> str:
+        """The run's name for titles, files and comparisons: the scenario, marked if it runs edited values."""
+        edits = self.applied_edits()
+        if not edits:
+            return self.scenario_name
+        return f"{self.scenario_name} (edited: {len(edits)} change{'s' if len(edits) > 1 else ''})"
+
+    @property
+    def csv_name(self) -> str:
+        edited = "-edited" if self.applied_edits() else ""
+        return f"aisim-{self.scenario_name}{edited}-seed{self.model.seed}.csv"
+
+    def scenario_file(self) -> str:
+        """The running scenario (with its edits) as a scenario file that ``aisim run FILE`` and the UI load."""
+        edits = self.applied_edits()
+        note = f"Saved from the aisim UI: {self.scenario_name}" + (
+            f" with {len(edits)} edit{'s' if len(edits) > 1 else ''} ({', '.join(f'{k} = {v!r}' for k, v in edits)})"
+            if edits
+            else ""
+        )
+        return scenario_toml(self.model.config, note=f"{note}; watched with seed {self.model.seed}.")
 
     def scenario(self) -> Scenario:
         """The draft as a validated scenario (ParameterError if the combination is invalid)."""
@@ -283,23 +428,88 @@ class Session:
             for name in ("llm_spend_share", "best_llm_quality", "best_wm_quality", "hhi"):
                 median = np.median(history[name][..., 0], axis=1)
                 series.append(pd.DataFrame({"year": years, "series": name, "scenario": label, "median": median}))
+        steps, start = mine.environment.steps, mine.environment.start_year
         for measure, title in COMPARE_MEASURES.items():
-            steps = mine.environment.steps
             a, b = (never_as_end(runs[label][measure][:, 0], steps) for label in (label_a, label_b))
             difference = a - b
+            shown = (lambda v: _quarter_or_never(v, start, steps)) if measure in STEP_MEASURES else _number
+            change = np.median(difference)
             rows.append(
                 {
                     "measure": title,
-                    label_a: float(np.median(a)),
-                    label_b: float(np.median(b)),
-                    "difference (median)": float(np.median(difference)),
+                    label_a: shown(float(np.median(a))),
+                    label_b: shown(float(np.median(b))),
+                    "difference (median)": f"{change:+g} quarters" if measure in STEP_MEASURES else _number(change),
                     "seeds higher": f"{np.mean(difference > 0):.0%}",
-                    "differs": bool(np.mean(difference != 0) >= 0.5 and abs(np.median(difference)) > 0),
+                    "differs": bool(np.mean(difference != 0) >= 0.5 and abs(change) > 0),
                 }
             )
         self.comparison = pd.DataFrame(rows)
         self.comparison_series = pd.concat(series, ignore_index=True)
         return self.comparison
+
+
+def _quarter_or_never(step: float, start_year: int, steps: int) -> str:
+    """A median quarter as a calendar quarter ("2031Q2"), or "never" when it is the run's end (at least
+    half the seeds never saw it)."""
+    if step >= steps:
+        return "never"
+    return quarter_label(start_year + math.floor(step) / 4.0)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def _differences(before: dict, after: dict) -> list[tuple[str, object]]:
+    """Fields of two scenario dumps (same firms) that differ, by ``--set`` name, with the value in ``after``."""
+    changed = [
+        (f"{section}.{key}", value)
+        for section in SECTIONS
+        for key, value in after[section].items()
+        if before[section].get(key) != value
+    ]
+    for old, new in zip(before["firms"], after["firms"], strict=True):
+        changed += [(f"firms.{new['name']}.{key}", value) for key, value in new.items() if old.get(key) != value]
+    return changed
+
+
+def _parameters(data: dict) -> dict:
+    """The parts of scenario data a run depends on: its sections and firms (not its story or claims)."""
+    return {key: data[key] for key in (*SECTIONS, "firms")}
+
+
+def _validated(data: dict, what: str) -> dict:
+    """Scenario data after the model's checks (ParameterError naming ``what`` if they fail)."""
+    return validate_scenario(data, f"changes {what}").model_dump()
+
+
+@dataclass
+class Prediction:
+    """What a student expects before the run: the first pivot ("2029Q1" or "never") and the LLM share
+    of all AI R&D spend over the run, in percent. None: not predicted."""
+
+    first_pivot: str | None = None
+    llm_share: float | None = None
+
+    def reveal(self, model: AIRaceModel) -> list[str]:
+        """The prediction beside what happened so far; empty if nothing was predicted or run."""
+        if not model.history or (self.first_pivot is None and self.llm_share is None):
+            return []
+        summary, over = model.summary(("first_pivot_step", "llm_spend_share")), not model.running
+        start = model.config.environment.start_year
+        lines = []
+        if self.first_pivot is not None:
+            step = summary["first_pivot_step"]
+            happened = quarter_label(start + step / 4.0) if step == step else ("never" if over else "not yet")
+            lines.append(f"First pivot to world models: you predicted {self.first_pivot}; the run: {happened}.")
+        if self.llm_share is not None:
+            share = 100 * summary["llm_spend_share"]
+            lines.append(
+                f"LLM share of all AI R&D spend: you predicted {self.llm_share:.0f}%; "
+                f"the run{'' if over else ' so far'}: {share:.0f}%."
+            )
+        return lines
 
 
 def _with_year(firms: pd.DataFrame, model: AIRaceModel) -> pd.DataFrame:

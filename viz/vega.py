@@ -22,6 +22,7 @@ class VegaChart(ipyvue.VueTemplate):
     template_file = str(Path(__file__).with_name("vega.vue"))
     spec = traitlets.Unicode("{}").tag(sync=True)
     title = traitlets.Unicode("chart").tag(sync=True)
+    description = traitlets.Unicode("").tag(sync=True)  # what the chart shows, for screen readers
     version = traitlets.Int(0).tag(sync=True)
     renderer = traitlets.Unicode("svg").tag(sync=True)  # "canvas" redraws faster; "svg" keeps marks in the page
     cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)

@@ -1,0 +1,160 @@
+"""What a class relies on in a session: shareable addresses, saved scenario files, clear pending
+state, edits that survive switching, "never" shown as never, predictions beside the run."""
+
+import urllib.parse
+
+import numpy as np
+import pytest
+
+pytest.importorskip("solara")
+
+from sim import AIRaceModel, load_scenario
+from viz.session import UPLOAD_LIMIT, Prediction, Session
+
+SHARED = "scenario=lecun_is_right&seed=7&set=drivers.sunk_cost=0.0&set=firms.Meta-like.wm_floor=0.0"
+
+
+def run_table(model: AIRaceModel, quarters: int):
+    for _ in range(quarters):
+        model.step()
+    return model.firm_dataframe()
+
+
+def test_an_address_rebuilds_scenario_seed_and_edits():
+    session = Session.from_query(SHARED)
+    assert session.scenario_name == "lecun_is_right" and session.model.seed == 7 and not session.message
+    assert session.applied_edits() == [("drivers.sunk_cost", 0.0), ("firms.Meta-like.wm_floor", 0.0)]
+    assert session.run_label == "lecun_is_right (edited: 2 changes)"
+    expected = AIRaceModel("lecun_is_right", rng=7, **{"drivers.sunk_cost": 0.0, "firms.Meta-like.wm_floor": 0.0})
+    session.step(), session.step()
+    assert session.firm_table().drop(columns="year").equals(run_table(expected, 2))
+
+
+def test_the_address_of_a_session_round_trips():
+    session = Session("open_research", seed=11)
+    session.set_value("environment.llm_ceiling", "3.5")
+    session.set_value("firms.1.openness", "0.25")
+    session.reset()
+    again = Session.from_query(session.query())
+    assert again.scenario_name == "open_research" and again.model.seed == 11
+    assert again.model.config == session.model.config
+    fields = urllib.parse.parse_qs(session.query())
+    assert fields["set"] == ["environment.llm_ceiling=3.5", f"firms.{session.draft['firms'][1]['name']}.openness=0.25"]
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("scenario=nope", "scenario 'nope' is not in the library"),
+        ("seed=abc", "seed 'abc' is not a whole number from 0 to"),
+        ("seed=-3", "seed '-3' is not a whole number"),
+        ("set=drivers.sunk_cost=99", "drivers.sunk_cost"),
+        ("set=environment.no_such=1", "unknown key 'no_such'"),
+        ("set=firms.Nobody.openness=0.5", "Nobody"),
+    ],
+)
+def test_a_bad_address_part_is_named_and_the_rest_applies(query, said):
+    session = Session.from_query(f"scenario=sunk_cost_trap&seed=5&{query}")
+    assert session.message.startswith("Part of the address was not used:") and said in session.message
+    assert not session.applied_edits()
+    if not query.startswith("scenario"):
+        assert session.scenario_name == "sunk_cost_trap"
+    if not query.startswith("seed"):
+        assert session.model.seed == 5
+
+
+def test_pending_changes_say_press_reset_until_applied():
+    session = Session(seed=42)
+    assert session.pending() == []
+    session.set_seed(7)
+    assert session.pending() == ["seed 42 → 7"]
+    session.set_value("drivers.sunk_cost", "0")
+    session.set_value("environment.llm_ceiling", "2.5")
+    assert session.pending() == ["seed 42 → 7", "2 edited values"]
+    assert session.run_label == "baseline"  # the running model is not edited yet
+    session.reset()
+    assert session.pending() == [] and session.run_label == "baseline (edited: 2 changes)"
+    assert session.csv_name == "aisim-baseline-edited-seed7.csv"
+
+
+def test_edits_survive_switching_scenarios():
+    session = Session()
+    session.set_value("drivers.sunk_cost", "0")
+    session.choose("lecun_is_right")
+    assert not session.is_edited()
+    session.choose("baseline")
+    assert session.edits() == [("drivers.sunk_cost", 0.0)] and session.applied_edits() == [("drivers.sunk_cost", 0.0)]
+    session.discard_edits()
+    assert not session.is_edited() and not session.applied_edits()
+
+
+def test_a_saved_scenario_file_loads_back_with_identical_results():
+    session = Session("lecun_leaves", seed=3)
+    session.apply({"firms.Meta-like.wm_floor": 0.0, "environment.follower_ease": 0.9})
+    for _ in range(6):
+        session.step()
+    text = session.scenario_file()
+    assert text.startswith("#") and "seed 3" in text.splitlines()[0]
+    other = Session("baseline", seed=99)
+    assert other.load_file("saved.toml", text.encode()), other.message
+    assert other.scenario_name == "lecun_leaves" and other.model.seed == 3
+    assert other.applied_edits() == session.applied_edits()
+    for _ in range(6):
+        other.step()
+    assert other.firm_table().equals(session.firm_table())
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"\xff\xfe bad", "it is not UTF-8 text"),
+        (b'extends = "baseline"\n', "it extends another scenario"),
+        (b"x" * (UPLOAD_LIMIT + 1), "larger than 1,000,000 bytes"),
+        (b"title = [\n", "Could not load f.toml"),
+    ],
+)
+def test_a_bad_scenario_file_is_refused_and_changes_nothing(data, said):
+    session = Session("sunk_cost_trap", seed=4)
+    session.step()
+    assert not session.load_file("f.toml", data)
+    assert said in session.message and session.message.startswith("Could not load f.toml")
+    assert session.scenario_name == "sunk_cost_trap" and session.quarter == 1 and session.model.seed == 4
+
+
+def test_a_file_with_an_invalid_value_or_unknown_firms_is_refused():
+    text = Session("baseline").scenario_file()
+    session = Session()
+    assert not session.load_file("f.toml", text.replace("openness = 0.8", "openness = 3.0", 1).encode())
+    assert "openness" in session.message
+    renamed = text.replace('"OpenAI-like"', '"Someone else"')
+    assert not session.load_file("f.toml", renamed.encode())
+    assert "match no scenario of the library" in session.message
+
+
+def test_compare_shows_never_and_calendar_quarters():
+    session = Session()
+    table = session.compare("lecun_is_right", seeds=10).set_index("measure")
+    first = table.loc["First breakthrough"]
+    assert first["baseline"] == "never"  # most baseline seeds see no breakthrough by 2034
+    assert first["lecun_is_right"].startswith("20") and "Q" in first["lecun_is_right"]
+    assert first["difference (median)"].endswith("quarters")
+
+
+def test_a_prediction_is_shown_beside_what_happened():
+    session = Session("lecun_is_right", seed=1)
+    assert Prediction().reveal(session.model) == []
+    session.prediction = Prediction(first_pivot="2027Q1", llm_share=60.0)
+    session.step()
+    lines = session.prediction.reveal(session.model)
+    assert lines[0] == "First pivot to world models: you predicted 2027Q1; the run: not yet."
+    while session.step():
+        pass
+    summary = session.model.summary()
+    step = summary["first_pivot_step"]
+    assert not np.isnan(step)  # in this world some firm pivots
+    start = load_scenario("lecun_is_right").environment.start_year
+    year, quarter = divmod(int(step), 4)
+    assert session.prediction.reveal(session.model)[0].endswith(f"the run: {start + year}Q{quarter + 1}.")
+    assert session.prediction.reveal(session.model)[1] == (
+        f"LLM share of all AI R&D spend: you predicted 60%; the run: {100 * summary['llm_spend_share']:.0f}%."
+    )

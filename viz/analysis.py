@@ -1,0 +1,155 @@
+"""The views that look beyond the run being watched: Uncertainty (many seeds), Compare (two
+scenarios on the same seeds) and Explain (which driver holds each firm on the LLM path)."""
+
+from __future__ import annotations
+
+import html
+import time
+
+import pandas as pd
+import solara
+
+from sim.explain import TERMS, decision_terms, term_summary
+from viz import charts
+from viz.run_view import Chart
+from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
+
+EXPLAIN_SEEDS = 20
+
+
+@solara.component
+def UncertaintyView(session: Session, refresh, version: int):
+    """The current settings over many seeds: medians and 50%/90% bands."""
+    error, set_error = solara.use_state("")
+    seconds, set_seconds = solara.use_state(0.0)
+
+    def run():
+        started = time.perf_counter()
+        try:
+            session.uncertainty(UNCERTAINTY_SEEDS)
+            set_error("")
+        except ValueError as err:  # invalid edits; anything else is a bug
+            set_error(str(err))
+        set_seconds(time.perf_counter() - started)
+        refresh()
+
+    solara.Markdown(
+        f"Run **{session.run_label}** over {UNCERTAINTY_SEEDS} seeds at once and see how much of the outcome is "
+        "luck: the line is the median, the bands hold the middle 50% and 90% of the runs."
+    )
+    solara.Button(f"Run {UNCERTAINTY_SEEDS} seeds", on_click=run, color="primary")
+    if error:
+        solara.Error(error)
+    if session.bands is not None:
+        solara.Text(f"{session.bands.seeds} runs in {seconds:.2f} s")
+        with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
+            for series, title in BAND_SERIES.items():
+                with solara.Column(style={"flex": "1 1 380px", "min-width": "0"}):
+                    Chart(charts.band_chart(session.bands.table, series, title, session.bands.seeds), title)
+
+
+@solara.component
+def CompareView(session: Session, refresh, version: int):
+    """Two scenarios, or this one against its edited copy, on the same seeds."""
+    others = [EDITED] + [n for n in session.scenarios() if n != session.scenario_name]
+    other, set_other = solara.use_state(others[0])
+    error, set_error = solara.use_state("")
+
+    def run():
+        try:
+            session.compare(other if other in others else others[0], COMPARE_SEEDS)
+            set_error("")
+        except ValueError as err:  # invalid edits; anything else is a bug
+            set_error(str(err))
+        refresh()
+
+    solara.Markdown(
+        f"Compare **{session.scenario_name}** (with any edits you made) with another scenario or with its unedited "
+        f"file, on the same {COMPARE_SEEDS} seeds: every random shock is the same, so differences come from the "
+        "parameters alone. Rows where the scenarios differ are highlighted. Quarters are medians over the seeds; "
+        '"never" means that in at least half of the seeds it did not happen.'
+    )
+    solara.Select("Compare with", value=other if other in others else others[0], values=others, on_value=set_other)
+    solara.Button("Run comparison", on_click=run, color="primary")
+    if error:
+        solara.Error(error)
+    if session.comparison is not None:
+        ComparisonTable(session.comparison)
+        with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
+            for name, title in (
+                ("llm_spend_share", "LLM share of AI R&D spend (median)"),
+                ("best_llm_quality", "Best LLM quality (median)"),
+                ("best_wm_quality", "Best world-model quality (median)"),
+                ("hhi", "Market concentration, HHI (median)"),
+            ):
+                with solara.Column(style={"flex": "1 1 380px", "min-width": "0"}):
+                    Chart(charts.compare_chart(session.comparison_series, name, title), title)
+
+
+def Table(frame: pd.DataFrame, caption: str, marked: pd.Series | None = None):
+    """A plain HTML table with a caption; rows where ``marked`` is true are highlighted."""
+    header = "".join(
+        f"<th scope='col' style='text-align:left;padding:4px 10px'>{html.escape(str(c))}</th>" for c in frame
+    )
+    rows = []
+    for i, (_, row) in enumerate(frame.iterrows()):
+        flag = marked is not None and bool(marked.iloc[i])
+        style = "background:#fff3cd;font-weight:600" if flag else ""
+        cells = "".join(f"<td style='padding:4px 10px'>{html.escape(_shown(row[c]))}</td>" for c in frame)
+        rows.append(f"<tr class='{'differs' if flag else 'same'}' style='{style}'>{cells}</tr>")
+    body = f"<caption style='text-align:left'>{html.escape(caption)}</caption>"
+    body += f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody>"
+    solara.HTML(tag="table", unsafe_innerHTML=body, style="font-size: 13px; border-collapse: collapse")
+
+
+def ComparisonTable(table: pd.DataFrame):
+    Table(table.drop(columns="differs"), "Medians over the seeds", table["differs"])
+
+
+def _shown(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+@solara.component
+def ExplainView(session: Session, version: int):
+    """Which term holds each firm on the LLM path: quarter by quarter in this run (the numbers of the
+    "Why?" panel), and on average over the run and many seeds. One unit everywhere: share points of
+    the firm's target share of LLM spending."""
+    run = session.snapshot()
+    firm, set_firm = solara.use_state(run.firms[min(2, len(run.firms) - 1)])
+    if firm not in run.firms:
+        firm = run.firms[0]
+    result, set_result = solara.use_state(None)
+    error, set_error = solara.use_state("")
+
+    def explain():
+        try:
+            set_result(term_summary(session.scenario(), range(EXPLAIN_SEEDS)))
+            set_error("")
+        except ValueError as err:  # invalid edits; anything else is a bug
+            set_error(str(err))
+
+    solara.Markdown(
+        "Each quarter a firm's choice adds up *terms*: the expected-value comparison of the two paths and one "
+        "term per driver. Each number is a term's push on the firm's target share of LLM spending, in share "
+        "points (+ toward LLMs): how much lower or higher the target would be without that term. For what-if "
+        "answers, switch drivers off under Parameters and use Compare."
+    )
+    solara.Markdown("### This run, quarter by quarter")
+    solara.Select("Firm", value=firm, values=run.firms, on_value=set_firm, dense=True, style={"max-width": "320px"})
+    if run.table.empty:
+        solara.Text("Run a few quarters first (Step or Play).")
+    else:
+        terms = decision_terms(run.table, run.model.config.environment.decision_temperature)
+        mine = terms[terms.firm == firm]
+        wide = mine.pivot_table(index=["step", "quarter"], columns="term", values="effect_on_target", sort=False)
+        wide = (100 * wide[list(TERMS)]).round(1).reset_index().drop(columns="step")
+        Table(wide.iloc[::-1], f"{firm}: each term's push on its target share of LLM spending (share points)")
+    solara.Markdown(f"### Over the whole run and {EXPLAIN_SEEDS} seeds")
+    solara.Button("Explain this scenario", on_click=explain, color="primary")
+    if error:
+        solara.Error(error)
+    if result is not None:
+        Chart(charts.attribution_chart(result), "Attribution")
