@@ -3,7 +3,8 @@
 import pytest
 
 from sim import ParameterError, load_scenario
-from sim.scenarios import parse_assignment, resolve
+from sim.params import TryStep, validate_scenario
+from sim.scenarios import apply_try_step, parse_assignment, resolve
 
 
 def test_name_and_path_give_the_same_scenario(tmp_path):
@@ -75,3 +76,25 @@ def test_parse_assignment_types():
     assert parse_assignment("a=1.5") == ("a", 1.5)
     assert parse_assignment("a=true") == ("a", True)
     assert parse_assignment("a=Meta") == ("a", "Meta")
+
+
+def test_a_try_step_applies_to_a_draft_like_set_and_leaves_the_draft_alone():
+    scenario = load_scenario("lecun_leaves")
+    draft = scenario.model_dump()
+    step = TryStep(text="t", set={"firms.World-model lab.funding_rate": 0.6, "environment.follower_ease": 0.9})
+    tried = apply_try_step(draft, step)
+    assert draft == scenario.model_dump()  # a copy: the UI's draft is unchanged
+    assert tried["firms"][-1]["funding_rate"] == 0.6 and tried["environment"]["follower_ease"] == 0.9
+    assert validate_scenario(tried) == load_scenario(
+        "lecun_leaves", ["firms.World-model lab.funding_rate=0.6", "environment.follower_ease=0.9"]
+    )
+    assert apply_try_step(draft, step.model_dump()) == tried  # a step as plain data (from a draft) too
+
+
+def test_try_steps_are_checked_against_the_file_not_the_overrides(tmp_path):
+    path = tmp_path / "lesson.toml"
+    path.write_text('extends = "baseline"\n[[try_next]]\ntext = "late"\nset = { "firms.Meta-like.entry_step" = 30 }\n')
+    assert load_scenario(path, ["environment.steps=20"]).environment.steps == 20  # the step is the file's
+    path.write_text(path.read_text() + "[environment]\nsteps = 20\n")
+    with pytest.raises(ParameterError, match=r"try_next\[0\] \(late\)\.set: firms\.Meta-like\.entry_step = 30: .*Meta"):
+        load_scenario(path)
