@@ -7,6 +7,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from sim.params import Drivers, Environment, Firm, ParameterError, Scenario, TryStep, validate_scenario
 
 SCENARIO_DIRS = (
@@ -213,6 +215,30 @@ def _check_try_steps(data: dict, source: str) -> None:
 def _detail(err: ParameterError) -> str:
     """The reason of a validation error, without its (empty) source and the '--set ' prefix."""
     return str(err).removeprefix(": ").removeprefix("--set ")
+
+
+def scenario_toml(scenario: Scenario, note: str = "") -> str:
+    """A complete scenario file for ``scenario``: every section, field and firm written out, no
+    ``extends``, floats exactly (repr), so that `load_scenario` gives it back equal (the same
+    ``model_dump()``, the same runs). ``note`` becomes a leading ``#`` comment. A claim's
+    ``reference`` stays a name: it is looked up beside the file or in the library.
+
+    Raises ParameterError if a "try next" step no longer applies to the scenario (an edited copy
+    that lost a firm a step names): such a file would not load.
+    """
+    data = _without_none(scenario.model_dump())
+    _check_try_steps(data, f"scenario '{scenario.name}'")
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in note.splitlines())
+    return comment + ("\n" if comment else "") + tomli_w.dumps(data, multiline_strings=True)
+
+
+def _without_none(value: Any) -> Any:
+    """Parsed data without the fields that are None (TOML has no null; absent means None)."""
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
 
 
 def _check_claims(data: dict, source: str) -> None:
