@@ -24,8 +24,10 @@ from sim.params import Scenario
 from sim.scenarios import load_scenario
 from sim.variables import DRIVER_TERMS
 
-TERMS = {"expected value": "term_value", **{name: term for name, term in DRIVER_TERMS.items()}}
-"""Label -> recorded decision term; the first is the expected-value core, the rest the drivers."""
+DRIVER_LABELS = {name: name.replace("_", " ") for name in DRIVER_TERMS}
+"""Driver parameter -> its name in plain words ("sunk_cost" -> "sunk cost")."""
+TERMS = {"expected value": "term_value", **{DRIVER_LABELS[name]: term for name, term in DRIVER_TERMS.items()}}
+"""Label (plain words) -> recorded decision term; the first is the expected-value core, the rest the drivers."""
 ALL_OFF = "all drivers off"
 OUTCOMES = ("llm_spend_share", "mean_pivot_step", "big_muddy_spend", "first_breakthrough_step")
 """Run outcomes the counterfactual attribution reports (plus each firm's final share)."""
@@ -113,7 +115,7 @@ def counterfactual_attribution(scenario: Scenario | str, seeds: Sequence[int]) -
     scenario = load_scenario(scenario) if isinstance(scenario, str) else scenario
     seeds = list(seeds)
     actual = _outcomes(scenario, seeds)
-    counterfactuals = {name: {f"drivers.{name}": 0.0} for name in DRIVER_TERMS}
+    counterfactuals = {DRIVER_LABELS[name]: {f"drivers.{name}": 0.0} for name in DRIVER_TERMS}
     counterfactuals[ALL_OFF] = {f"drivers.{name}": 0.0 for name in DRIVER_TERMS}
     rows = []
     for label, overrides in counterfactuals.items():

@@ -8,7 +8,14 @@ import pytest
 
 from sim import AIRaceModel, Drivers, Environment, Firm, Scenario, load_scenario
 from sim.cli import main
-from sim.explain import ALL_OFF, TERMS, counterfactual_attribution, decision_terms, term_summary
+from sim.explain import (
+    ALL_OFF,
+    DRIVER_LABELS,
+    TERMS,
+    counterfactual_attribution,
+    decision_terms,
+    term_summary,
+)
 from sim.sensitivity import analyse_function, model_sensitivity
 from sim.variables import DRIVER_TERMS
 
@@ -85,12 +92,24 @@ def test_known_answer_by_hand():
     assert state.llm_quality[0] > 1.0  # quality from the scaling law rose from its anchor of 1
 
 
+def test_terms_are_labelled_in_plain_words():
+    assert list(TERMS) == [
+        "expected value",
+        "revenue feedback",
+        "competitive pressure",
+        "scaling optimism",
+        "sunk cost",
+        "investor pressure",
+    ]
+    assert list(TERMS.values()) == ["term_value", *DRIVER_TERMS.values()]  # the recorded columns keep their names
+
+
 def test_term_summary_covers_every_firm_and_term():
     scenario = load_scenario("baseline")
     summary = term_summary(scenario, range(5))
     assert len(summary) == len(scenario.firms) * len(TERMS)
     assert summary.mean_logit.notna().all()
-    sunk = summary[summary.term == "sunk_cost"]
+    sunk = summary[summary.term == "sunk cost"]
     assert (sunk.mean_logit > 0).all() and (sunk.share_pushing_to_llm == 1).all()
 
 
@@ -103,7 +122,7 @@ def counterfactuals():
 
 
 def test_counterfactuals_name_every_driver_and_all_off(counterfactuals):
-    assert set(counterfactuals.switched_off) == {*DRIVER_TERMS, ALL_OFF}
+    assert set(counterfactuals.switched_off) == {*DRIVER_LABELS.values(), ALL_OFF}
     assert {"llm_spend_share", "mean_pivot_step", "big_muddy_spend", "first_breakthrough_step"} <= set(
         counterfactuals.outcome
     )
@@ -118,7 +137,7 @@ def test_every_driver_holds_firms_on_llms(counterfactuals):
 
 def test_a_driver_already_off_changes_nothing():
     table = counterfactual_attribution("no_market_pressure", range(10))
-    off = table[table.switched_off.isin(["competitive_pressure", "investor_pressure"])]
+    off = table[table.switched_off.isin(["competitive pressure", "investor pressure"])]
     assert (off.change_median == 0).all() and (off.change_p5 == 0).all() and (off.change_p95 == 0).all()
 
 
@@ -192,9 +211,9 @@ def test_explain_command(tmp_path, capsys):
     out, terms = tmp_path / "explain.csv", tmp_path / "terms.csv"
     assert main(["explain", "baseline", "--seeds", "10", "--out", str(out), "--terms-out", str(terms)]) == 0
     text = capsys.readouterr().out
-    for driver in DRIVER_TERMS:
-        assert driver in text
-    assert "all drivers off" in text
+    for label in (*TERMS, ALL_OFF):
+        assert label in text
+    assert "sunk_cost" not in text  # labels in plain words
     assert len(pd.read_csv(out)) == 6 * (4 + 5) and len(pd.read_csv(terms)) == 5 * 6
 
 
