@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import signal
 import sys
 import textwrap
@@ -351,7 +352,7 @@ def command_scenarios(_: argparse.Namespace) -> None:
 
 
 def command_show(args: argparse.Namespace) -> None:
-    """`aisim show`: a scenario's story, question, watch, claims and differences from the baseline."""
+    """`aisim show`: a scenario's story, question, watch, claims, try-next steps and differences from the baseline."""
     scenario = load_scenario(args.scenario)
     print(f"{scenario.name}: {scenario.title}\n")
     for label, text in (("Story", scenario.story), ("Question", scenario.question), ("Watch", scenario.watch)):
@@ -360,6 +361,10 @@ def command_show(args: argparse.Namespace) -> None:
     print("Claims:" if scenario.claims else "Claims: none")
     for claim in scenario.claims:
         print(f"  - {claim.text}\n    {describe_claim(claim)}")
+    print("\nTry next:" if scenario.try_next else "\nTry next: none")
+    for step in scenario.try_next:
+        settings = " ".join(f"--set {shlex.quote(f'{k}={v}')}" for k, v in step.set.items())
+        print(f"  - {step.text}\n    aisim run {shlex.quote(args.scenario)} {settings}")
     print("\nDifferences from the baseline:")
     differences = scenario_differences(load_scenario("baseline"), scenario)
     print("  " + "\n  ".join(differences) if differences else "  none")

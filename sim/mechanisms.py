@@ -427,7 +427,7 @@ def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     horizon = env.planning_horizon_years
     profit_pool = env.gross_margin * q.ai_demand_ahead  # $B per year at full uptake, mid-horizon
     q.revenue_per_quality = profit_pool * env.quality_sensitivity * shares * (1.0 - shares)
-    q.llm_carries_product = sigmoid((state.llm_quality - state.wm_quality) / PATH_SWITCH_WIDTH)
+    q.llm_carries_product = llm_carries_product(state.llm_quality, state.wm_quality)
     weights = np.exp(state.log_weights_evidence), np.exp(state.log_weights_hope)  # (evidence, hope)
     evidence_return, q.belief_llm_return = believed_llm_returns(state, weights, q.now, params)
     value_llm = evidence_return * q.revenue_per_quality * horizon * q.llm_carries_product
@@ -477,6 +477,12 @@ def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     )
     q.value_llm = active.only(value_llm)
     q.value_wm = active.only(value_wm)
+
+
+def llm_carries_product(llm_quality: np.ndarray, wm_quality: np.ndarray) -> np.ndarray:
+    """How much of a firm's product its LLM carries (a smooth max of the two paths' qualities):
+    1 while the LLM is clearly better, 1/2 when they are equal, near 0 once the world model is better."""
+    return sigmoid((llm_quality - wm_quality) / PATH_SWITCH_WIDTH)
 
 
 def world_model_payoffs(

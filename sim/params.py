@@ -430,6 +430,29 @@ def parse_metric(metric: str) -> tuple[str | None, str]:
     return None, metric
 
 
+class TryStep(StrictModel):
+    """One "try next" step of a lesson: a suggestion in words and the overrides that make it.
+
+    ``set`` uses the names of ``aisim run --set`` and of claims' placebo tables
+    (``"firms.Meta-like.wm_floor" = 0.0``); `sim.scenarios.apply_try_step` applies it to
+    scenario data.
+    """
+
+    text: str = Field(..., min_length=1, description="What to try and what to look for, in plain words")
+    set: dict[str, float | int] = Field(..., description="The overrides that make the step (names as for --set)")
+
+    @field_validator("set", mode="before")
+    @classmethod
+    def _values_are_numbers(cls, value: Any) -> Any:
+        if value == {}:
+            raise ValueError('a step sets at least one parameter, for example { "drivers.sunk_cost" = 0.0 }')
+        for key, item in value.items() if isinstance(value, dict) else ():
+            if isinstance(item, bool) or not isinstance(item, int | float):
+                shown = str(item).lower() if isinstance(item, bool) else repr(item)
+                raise ValueError(f"{key}: expected a number, got {shown}")
+        return value
+
+
 class Scenario(StrictModel):
     """A complete model configuration: environment, drivers and firms."""
 
@@ -442,6 +465,9 @@ class Scenario(StrictModel):
     drivers: Drivers = Field(default_factory=Drivers)
     firms: list[Firm] = Field(..., min_length=1, max_length=MAX_FIRMS, description="The firms (1 to 1,000)")
     claims: list[Claim] = Field(default_factory=list, description="What the scenario claims, checked over seeds")
+    try_next: list[TryStep] = Field(
+        default_factory=list, description="What students can try next, each step a few overrides"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:

@@ -7,7 +7,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from sim.params import Drivers, Environment, Firm, ParameterError, Scenario, validate_scenario
+import tomli_w
+
+from sim.params import Drivers, Environment, Firm, ParameterError, Scenario, TryStep, validate_scenario
 
 SCENARIO_DIRS = (
     Path(__file__).resolve().parent.parent / "scenarios",  # a source checkout
@@ -69,8 +71,9 @@ def read_data(path: Path) -> dict[str, Any]:
 
 SECTIONS = {"environment": Environment, "drivers": Drivers}
 """The scenario sections of named fields (besides the list of firms)."""
-NOT_INHERITED = ("name", "title", "story", "question", "watch", "claims")
-"""Keys a scenario never takes from the scenario it extends: each tells its own story."""
+NOT_INHERITED = ("name", "title", "story", "question", "watch", "claims", "try_next")
+"""Keys a scenario never takes from the scenario it extends: each tells its own story (and a
+"try next" step written for the parent's lesson may not fit the child's)."""
 
 
 def read_scenario_data(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -177,9 +180,65 @@ def load_scenario(
         data = apply_overrides(data, overrides)
         source += " (with overrides)"
     scenario = validate_scenario(data, source)
-    if check_claims and not isinstance(name_or_path, Scenario):
-        _check_claims(file_data, str(path))
+    if not isinstance(name_or_path, Scenario):
+        _check_try_steps(file_data, str(path))
+        if check_claims:
+            _check_claims(file_data, str(path))
     return scenario
+
+
+def apply_try_step(data: dict, step: TryStep | dict) -> dict:
+    """A copy of scenario data (``Scenario.model_dump()`` or a file's data) with a "try next"
+    step's overrides applied; the caller validates the result."""
+    return apply_overrides(data, step.set if isinstance(step, TryStep) else step["set"])
+
+
+def _check_try_steps(data: dict, source: str) -> None:
+    """Check that each "try next" step of a file gives a valid scenario of that file, naming the
+    file, the step, the key and the value when it does not. (Called once the scenario itself is
+    known to be valid, so every step has a text and a set.)"""
+    for i, step in enumerate(data.get("try_next") or []):
+        try:
+            validate_scenario(apply_try_step(data, step), "")
+        except ParameterError as err:
+            text = step["text"]
+            where = f"{source}: try_next[{i}] ({text[:60]}{'...' if len(text) > 60 else ''}).set"
+            for key, value in step["set"].items():  # the first key that fails on its own, else the set as a whole
+                try:
+                    validate_scenario(apply_overrides(data, {key: value}), "")
+                except ParameterError as alone:
+                    raise ParameterError(f"{where}: {key} = {value!r}: {_detail(alone)}") from None
+            settings = ", ".join(f"{key} = {value!r}" for key, value in step["set"].items())
+            raise ParameterError(f"{where}: {settings} together: {_detail(err)}") from None
+
+
+def _detail(err: ParameterError) -> str:
+    """The reason of a validation error, without its (empty) source and the '--set ' prefix."""
+    return str(err).removeprefix(": ").removeprefix("--set ")
+
+
+def scenario_toml(scenario: Scenario, note: str = "") -> str:
+    """A complete scenario file for ``scenario``: every section, field and firm written out, no
+    ``extends``, floats exactly (repr), so that `load_scenario` gives it back equal (the same
+    ``model_dump()``, the same runs). ``note`` becomes a leading ``#`` comment. A claim's
+    ``reference`` stays a name: it is looked up beside the file or in the library.
+
+    Raises ParameterError if a "try next" step no longer applies to the scenario (an edited copy
+    that lost a firm a step names): such a file would not load.
+    """
+    data = _without_none(scenario.model_dump())
+    _check_try_steps(data, f"scenario '{scenario.name}'")
+    comment = "".join(f"# {line}".rstrip() + "\n" for line in note.splitlines())
+    return comment + ("\n" if comment else "") + tomli_w.dumps(data, multiline_strings=True)
+
+
+def _without_none(value: Any) -> Any:
+    """Parsed data without the fields that are None (TOML has no null; absent means None)."""
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
 
 
 def _check_claims(data: dict, source: str) -> None:
@@ -197,8 +256,7 @@ def _check_claims(data: dict, source: str) -> None:
                 try:
                     validate_scenario(apply_overrides(data, claim[key]), "")
                 except ParameterError as err:
-                    detail = str(err).removeprefix(": ").removeprefix("--set ")
-                    raise ParameterError(f"{source}: {where}.{key}: {detail}") from None
+                    raise ParameterError(f"{source}: {where}.{key}: {_detail(err)}") from None
         if isinstance(claim.get("reference"), str):
             try:
                 read_scenario_data(resolve(claim["reference"]))

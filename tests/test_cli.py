@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.scenarios import load_scenario, scenario_toml
 
 
 def run_cli(*args):
@@ -91,3 +92,15 @@ def test_ui_passes_its_serving_options_on(monkeypatch):
     )
     viz = [sys.executable, "-m", "viz", "--host", "0.0.0.0", "--port", "8765"]
     assert calls == [[*viz, "--token", "t" * 16, "--idle-minutes", "30", "--allow-host", "class.example"]]
+
+
+def test_a_saved_scenario_runs_exactly_like_the_edits_it_was_saved_from(tmp_path, capsys):
+    edits = ["firms.Meta-like.wm_floor=0.1", "environment.llm_ceiling=1.7", "drivers.sunk_cost=0.3"]
+    saved = tmp_path / "saved.toml"
+    saved.write_text(scenario_toml(load_scenario("lecun_leaves", edits), note="lecun_leaves with 3 edits"))
+    from_file, from_edits = tmp_path / "file.csv", tmp_path / "edits.csv"
+    assert main(["run", str(saved), "--seed", "3", "--out", str(from_file)]) == 0
+    settings = [arg for edit in edits for arg in ("--set", edit)]
+    assert main(["run", "lecun_leaves", *settings, "--seed", "3", "--out", str(from_edits)]) == 0
+    assert from_file.read_bytes() == from_edits.read_bytes()
+    assert len(pd.read_csv(from_file)) == 40 * 6  # the five giants and the new lab

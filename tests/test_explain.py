@@ -8,7 +8,15 @@ import pytest
 
 from sim import AIRaceModel, Drivers, Environment, Firm, Scenario, load_scenario
 from sim.cli import main
-from sim.explain import ALL_OFF, TERMS, counterfactual_attribution, decision_terms, term_summary
+from sim.explain import (
+    ALL_OFF,
+    DRIVER_LABELS,
+    TERMS,
+    counterfactual_attribution,
+    decision_terms,
+    quarter_explanation,
+    term_summary,
+)
 from sim.sensitivity import analyse_function, model_sensitivity
 from sim.variables import DRIVER_TERMS
 
@@ -85,12 +93,119 @@ def test_known_answer_by_hand():
     assert state.llm_quality[0] > 1.0  # quality from the scaling law rose from its anchor of 1
 
 
+def test_terms_are_labelled_in_plain_words():
+    assert list(TERMS) == [
+        "expected value",
+        "revenue feedback",
+        "competitive pressure",
+        "scaling optimism",
+        "sunk cost",
+        "investor pressure",
+    ]
+    assert list(TERMS.values()) == ["term_value", *DRIVER_TERMS.values()]  # the recorded columns keep their names
+
+
+# --- one quarter explained ----------------------------------------------------------------
+
+
+def test_one_quarter_explained_by_hand():
+    """A firm whose expected-value term is ln 3 and sunk-cost term ln 2 (the others 0) at temperature 1:
+    x* = logistic(ln 6) = 6/7. Without the expected-value term x* would be logistic(ln 2) = 2/3, so
+    that term adds 6/7 - 2/3 = 4/21 = 19.05 share points; without the sunk-cost term, logistic(ln 3)
+    = 3/4, so sunk cost adds 6/7 - 3/4 = 3/28 = 10.71 points (the effects need not add up to x*).
+    Last quarter its LLM and world model were equally good (1.0), so the LLM carries
+    logistic(0) = 1/2 of its product: it aims at 6/7 x 1/2 = 3/7. From 30% at speed 1/2 it would
+    move to 0.3 + (3/7 - 0.3)/2 = 51/140 = 36.4%, above its cap 1 - wm_floor = 35%: it chooses 35%."""
+    scenario = Scenario(firms=[Firm(name="Solo", adjustment_speed=0.5, wm_floor=0.65, initial_allocation=0.3)])
+    rows = pd.DataFrame(
+        {
+            "step": [0, 1],
+            "quarter": ["2025Q1", "2025Q2"],
+            "firm": ["Solo", "Solo"],
+            "alive": [True, True],
+            "active": [True, True],
+            "x": [0.3, 0.35],
+            "x_target": [0.3, 6 / 7],
+            "llm_quality": [1.0, 1.1],
+            "wm_quality": [1.0, 0.0],
+            **{column: [0.0, 0.0] for column in TERMS.values()},
+        }
+    )
+    rows.loc[1, ["term_value", "term_sunk_cost"]] = [math.log(3), math.log(2)]
+    why = quarter_explanation(rows, scenario, "Solo", 1)
+    assert (why.firm, why.step, why.quarter) == ("Solo", 1, "2025Q2")
+    assert why.effects == pytest.approx(
+        {"expected value": 100 * 4 / 21, "sunk cost": 100 * 3 / 28}
+        | {label: 0.0 for label in TERMS if label not in ("expected value", "sunk cost")},
+        abs=1e-12,
+    )
+    assert (why.target, why.previous, why.chosen) == (6 / 7, 0.3, 0.35)
+    assert why.llm_carries_product == 0.5 and why.aimed == pytest.approx(3 / 7, abs=1e-15)
+    assert why.cap == pytest.approx(0.35, abs=1e-15) and why.recomputed_choice() == pytest.approx(0.35, abs=1e-15)
+    assert why.binding == [
+        "Its LLM and world-model products are as good as each other (1.00), so LLMs carry only 50% of its "
+        "product: it aims at 86% x 50% = 42.9%.",
+        "It moves only 50% of the way each quarter, from 30.0% toward 42.9%.",
+        "Its protected world-model budget caps LLMs at 35%.",
+    ]
+
+
+@pytest.mark.parametrize("name", ["lecun_leaves", "compute_shock", "startup_low_ceiling", "scaling_miracle"])
+def test_every_quarter_of_every_firm_reconciles(name):
+    """previous + speed x (target x carries - previous), capped, is the share chosen, for every firm and
+    quarter; the effects are decision_terms' in share points; a firm out of the market is refused."""
+    model = AIRaceModel(name, rng=5).run()
+    table = model.firm_dataframe()
+    effects = decision_terms(table, model.config.environment.decision_temperature).set_index(["step", "firm", "term"])
+    seen = set()
+    for row in table.itertuples():
+        if not row.active:
+            state = "had not entered the market in" if row.alive else "had left the market by"
+            with pytest.raises(ValueError, match=f"^{row.firm} {state} {row.quarter}$"):
+                quarter_explanation(table, model.config, row.firm, row.step)
+            seen.add("not entered" if row.alive else "left")
+            continue
+        why = quarter_explanation(table, model.config, row.firm, row.step)
+        assert abs(why.recomputed_choice() - why.chosen) <= 1e-12, (row.firm, row.quarter)
+        assert why.chosen == row.x and why.target == row.x_target
+        for label, points in why.effects.items():
+            assert points == 100 * effects.loc[(row.step, row.firm, label), "effect_on_target"]
+        if why.cap == 0.0:
+            seen.add("does not choose")
+        elif any("caps LLMs" in line for line in why.binding):
+            seen.add("capped")
+        if why.llm_carries_product < 0.5:
+            seen.add("world model carries the product")
+    expected = {
+        "lecun_leaves": {"not entered", "does not choose", "capped", "world model carries the product"},
+        "compute_shock": {"left", "capped"},
+        "startup_low_ceiling": {"not entered", "does not choose", "capped", "world model carries the product"},
+        "scaling_miracle": {"capped"},
+    }[name]
+    assert expected <= seen, f"{name}: the runs checked never showed {expected - seen}"
+
+
+def test_a_quarter_explanation_refuses_what_is_not_in_the_run(baseline_run):
+    table, scenario = baseline_run.firm_dataframe(), baseline_run.config
+    with pytest.raises(ValueError, match="no firm 'Nobody' in scenario 'baseline'; firms: OpenAI-like"):
+        quarter_explanation(table, scenario, "Nobody", 3)
+    with pytest.raises(ValueError, match="no quarter 40 in the run: it has quarters 0 to 39"):
+        quarter_explanation(table, scenario, "Meta-like", 40)
+
+
+def test_the_first_quarter_looks_back_at_the_start():
+    model = AIRaceModel("lecun_leaves", rng=2, steps=1).run()
+    why = quarter_explanation(model.firm_dataframe(), model.config, "Meta-like", 0)
+    assert why.previous == 0.7  # its initial allocation, under its cap of 75%
+    assert why.recomputed_choice() == why.chosen
+
+
 def test_term_summary_covers_every_firm_and_term():
     scenario = load_scenario("baseline")
     summary = term_summary(scenario, range(5))
     assert len(summary) == len(scenario.firms) * len(TERMS)
     assert summary.mean_logit.notna().all()
-    sunk = summary[summary.term == "sunk_cost"]
+    sunk = summary[summary.term == "sunk cost"]
     assert (sunk.mean_logit > 0).all() and (sunk.share_pushing_to_llm == 1).all()
 
 
@@ -103,7 +218,7 @@ def counterfactuals():
 
 
 def test_counterfactuals_name_every_driver_and_all_off(counterfactuals):
-    assert set(counterfactuals.switched_off) == {*DRIVER_TERMS, ALL_OFF}
+    assert set(counterfactuals.switched_off) == {*DRIVER_LABELS.values(), ALL_OFF}
     assert {"llm_spend_share", "mean_pivot_step", "big_muddy_spend", "first_breakthrough_step"} <= set(
         counterfactuals.outcome
     )
@@ -118,7 +233,7 @@ def test_every_driver_holds_firms_on_llms(counterfactuals):
 
 def test_a_driver_already_off_changes_nothing():
     table = counterfactual_attribution("no_market_pressure", range(10))
-    off = table[table.switched_off.isin(["competitive_pressure", "investor_pressure"])]
+    off = table[table.switched_off.isin(["competitive pressure", "investor pressure"])]
     assert (off.change_median == 0).all() and (off.change_p5 == 0).all() and (off.change_p95 == 0).all()
 
 
@@ -192,9 +307,9 @@ def test_explain_command(tmp_path, capsys):
     out, terms = tmp_path / "explain.csv", tmp_path / "terms.csv"
     assert main(["explain", "baseline", "--seeds", "10", "--out", str(out), "--terms-out", str(terms)]) == 0
     text = capsys.readouterr().out
-    for driver in DRIVER_TERMS:
-        assert driver in text
-    assert "all drivers off" in text
+    for label in (*TERMS, ALL_OFF):
+        assert label in text
+    assert "sunk_cost" not in text  # labels in plain words
     assert len(pd.read_csv(out)) == 6 * (4 + 5) and len(pd.read_csv(terms)) == 5 * 6
 
 

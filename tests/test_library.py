@@ -5,7 +5,8 @@ import pytest
 from sim import AIRaceModel, ParameterError, load_scenario, scenario_names
 from sim.claims import check_claim
 from sim.cli import main
-from sim.scenarios import resolve
+from sim.params import validate_scenario
+from sim.scenarios import apply_try_step, resolve
 from tests.helpers import check_invariants
 
 LIBRARY = scenario_names()
@@ -33,6 +34,17 @@ def test_every_scenario_tells_its_story_and_makes_a_claim(name):
     for field in ("title", "story", "question", "watch"):
         assert getattr(scenario, field).strip(), f"{name} has no {field}"
     assert scenario.claims, f"{name} makes no claim"
+
+
+@pytest.mark.parametrize("name", LIBRARY)
+def test_every_scenario_suggests_what_to_try_next_and_each_step_changes_it(name):
+    scenario = load_scenario(name)
+    assert 1 <= len(scenario.try_next) <= 3, f"{name} has {len(scenario.try_next)} try-next steps"
+    draft = scenario.model_dump()
+    for step in scenario.try_next:
+        tried = validate_scenario(apply_try_step(draft, step))
+        assert tried != scenario, f"{name}: '{step.text}' changes nothing"
+        assert load_scenario(name, step.set) == tried  # the same as `aisim run NAME --set ...`
 
 
 @pytest.mark.parametrize("name", LIBRARY)
@@ -120,8 +132,15 @@ def test_show_lists_story_claims_and_differences(capsys):
     assert main(["show", "sunk_cost_trap"]) == 0
     out = capsys.readouterr().out
     assert "Story:" in out and "Question:" in out and "Claims:" in out
+    assert "Try next:\n  - Switch off the sunk-cost driver" in out
+    assert "aisim run sunk_cost_trap --set firms.Microsoft-like.sunk_cost_bias=3.0" in out
     assert "drivers.sunk_cost = 3.0 (baseline 1.0)" in out
     assert "environment.llm_ceiling = 1.3 (baseline 2.0)" in out
+
+
+def test_show_quotes_a_try_next_setting_for_the_shell(capsys):
+    assert main(["show", "compute_shock"]) == 0
+    assert "aisim run compute_shock --set 'firms.Challenger lab.funding_rate=0.3'" in capsys.readouterr().out
 
 
 def test_scenarios_command_lists_names_and_titles(capsys):
@@ -230,6 +249,17 @@ def test_malformed_file_on_the_command_line(case, tmp_path, capsys):
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("aisim: error:") == 1 and "broken.toml" in err
+
+
+def test_try_next_is_never_inherited_and_a_childs_own_list_is_all_it_has(tmp_path):
+    step = '[[try_next]]\ntext = "{}"\nset = {{ "drivers.sunk_cost" = {} }}\n'
+    (tmp_path / "parent.toml").write_text('extends = "baseline"\n' + step.format("parent's", 0.0))
+    (tmp_path / "silent.toml").write_text('extends = "parent"\n')
+    (tmp_path / "own.toml").write_text('extends = "parent"\n' + step.format("child's", 2.0))
+    assert [s.text for s in load_scenario(tmp_path / "parent.toml").try_next] == ["parent's"]
+    assert load_scenario(tmp_path / "silent.toml").try_next == []
+    own = load_scenario(tmp_path / "own.toml").try_next
+    assert [(s.text, s.set) for s in own] == [("child's", {"drivers.sunk_cost": 2.0})]
 
 
 def test_extends_cycle_is_reported(tmp_path):

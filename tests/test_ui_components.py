@@ -246,7 +246,7 @@ def test_a_snapshot_stays_consistent_while_another_thread_steps_and_resets():
             assert len(run.table) == len(run.market) * len(run.firms)
             if not run.table.empty:
                 latest = run.table[run.table.firm == "Meta-like"].iloc[-1]
-                assert terms["sunk_cost"] == latest.term_sunk_cost
+                assert terms["sunk cost"] == latest.term_sunk_cost
                 drawn += 1
     finally:
         done.set()
