@@ -55,7 +55,7 @@ BREAKTHROUGH = "world-model breakthrough"
 TOWARD_LLMS, TOWARD_WORLD_MODELS = "toward LLMs", "toward world models"
 DIRECTION_COLOURS = {TOWARD_LLMS: "#D55E00", TOWARD_WORLD_MODELS: "#0072B2"}  # Okabe-Ito vermillion and blue
 NEUTRAL = "#444444"  # market-wide lines and marks not tied to one firm (9.7:1 on white)
-MEDIAN, BAND_50, BAND_90 = "median", "middle 50% of seeds", "middle 90% of seeds"
+MEDIAN, BAND_50, BAND_90 = "median", "50% band (middle half of seeds)", "90% band (middle 90% of seeds)"
 BAND_COLOURS = {MEDIAN: "#0072B2", BAND_50: "#8DBEDF", BAND_90: "#D3E6F3"}
 
 SIZES = {
