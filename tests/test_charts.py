@@ -392,7 +392,7 @@ def test_the_why_bars_are_in_share_points_as_the_attribution_computes_them(run):
     logits = {label: float(last[column].iloc[0]) for label, column in TERMS.items()}
     assert charts.share_point_effects(logits, temperature) == pytest.approx(recorded.to_dict())
     spec = charts.drivers_chart(points, firm, "2026Q1")
-    assert " ".join(spec["title"]["text"]) + " " + spec["title"]["subtitle"] == (
+    assert titles_of(spec)[0] + " " + spec["title"]["subtitle"] == (
         f"What pushes {firm}'s target share of LLM spending in 2026Q1 (share points; + toward LLMs)"
     )
     assert charts.drivers_title(firm, "2026Q1") == (

@@ -55,12 +55,12 @@ BREAKTHROUGH = "world-model breakthrough"
 TOWARD_LLMS, TOWARD_WORLD_MODELS = "toward LLMs", "toward world models"
 DIRECTION_COLOURS = {TOWARD_LLMS: "#D55E00", TOWARD_WORLD_MODELS: "#0072B2"}  # Okabe-Ito vermillion and blue
 NEUTRAL = "#444444"  # market-wide lines and marks not tied to one firm (9.7:1 on white)
-MEDIAN, BAND_50, BAND_90 = "median", "50% band (middle half of seeds)", "90% band (middle 90% of seeds)"
-BAND_COLOURS = {MEDIAN: "#0072B2", BAND_50: "#8DBEDF", BAND_90: "#D3E6F3"}
+MEDIAN, BAND_50, BAND_90 = "median", "50% band", "90% band"
+BAND_COLOURS = {MEDIAN: "#0072B2", BAND_50: "#86B9DD", BAND_90: "#C6DEEF"}
 
 SIZES = {
-    "small": {"height": 260, "font": 12, "title": 14, "stroke": 2.0, "point": 70, "star": 150},
-    "large": {"height": 460, "font": 18, "title": 24, "stroke": 3.5, "point": 200, "star": 380},
+    "small": {"height": 260, "font": 12, "title": 14, "title_chars": 46, "stroke": 2.0, "point": 70, "star": 150},
+    "large": {"height": 460, "font": 18, "title": 24, "title_chars": 44, "stroke": 3.5, "point": 200, "star": 380},
 }
 """``size`` of every chart: "small" in the page's grid, "large" for presentation on a projector.
 Labels are at least 12 px (small) and 18 px (large), titles 14 and 24 px."""
@@ -134,6 +134,8 @@ def _size(size: str) -> dict:
 def _base(title: str | list[str], description: str, size: str = "small", subtitle: str | None = None) -> dict:
     s = _size(size)
     font, heading = s["font"], s["title"]
+    if isinstance(title, str) and len(title) > s["title_chars"]:
+        title = textwrap.wrap(title, s["title_chars"])  # Vega does not wrap: lines of a narrow chart's width
     text = {"text": title, "fontSize": heading, "anchor": "start", "limit": 0}
     if subtitle:
         text.update({"subtitle": subtitle, "subtitleFontSize": font, "subtitleColor": "#333333"})
@@ -173,7 +175,12 @@ def _base(title: str | list[str], description: str, size: str = "small", subtitl
 
 
 def _x(domain: tuple[float, float] | None) -> dict:
-    axis = {"field": "year", "type": "quantitative", "title": None, "axis": {"format": "d", "tickMinStep": 1}}
+    axis = {
+        "field": "year",
+        "type": "quantitative",
+        "title": None,
+        "axis": {"format": "d", "tickMinStep": 1, "labelOverlap": "greedy", "labelSeparation": 8},
+    }
     if domain is not None:
         axis["scale"] = {"domain": list(domain)}
     return axis
@@ -396,7 +403,7 @@ def _end_labels(field: str, x: dict, y: dict, colour: dict, first: str, domain, 
     }
 
 
-def _threshold(value: float, note: str, s: dict, lines: list[str] | None = None) -> list[dict]:
+def _threshold(value: float, note: str, s: dict, lines: list[str] | None = None, above: bool = True) -> list[dict]:
     """A horizontal reference line at ``value``, labelled with ``note`` (its own explanation; in
     ``lines`` if given), on a white halo so that it reads over the lines."""
     data = {"values": [{"value": value, "note": note}]}
@@ -406,8 +413,9 @@ def _threshold(value: float, note: str, s: dict, lines: list[str] | None = None)
         "mark": {"type": "rule", "color": NEUTRAL, "strokeWidth": s["stroke"]},
         "encoding": {"y": y, "tooltip": [{"field": "note", "title": "line"}], "description": {"field": "note"}},
     }
-    above = 4 + (len(lines or [note]) - 1) * s["font"] * 1.2  # multi-line text hangs down from its first line
-    text = {"align": "right", "baseline": "bottom", "x": "width", "dx": -4, "dy": -above, "fontSize": s["font"]}
+    lift = 4 + (len(lines or [note]) - 1) * s["font"] * 1.2  # multi-line text hangs down from its first line
+    text = {"align": "right", "x": "width", "dx": -4, "fontSize": s["font"]}
+    text.update({"baseline": "bottom", "dy": -lift} if above else {"baseline": "top", "dy": 4})
     label = {"y": y, "text": {"value": lines or note}}
     halo = {"data": data, "mark": {"type": "text", **text, "stroke": "white", "strokeWidth": 4, "aria": False}}
     halo["encoding"] = label
@@ -468,7 +476,7 @@ def market_chart(
     spec["data"] = {"name": "lines", "values": _records(frame)}
     spec["layer"] = [line, _headroom(x, y)]
     if which == "compute_cost_index":
-        spec["layer"] += _threshold(1.0, NO_SHOCK, s)
+        spec["layer"] += _threshold(1.0, NO_SHOCK, s, above=False)  # the stars are above
     spec["layer"].append(_stars({"name": "events", "values": events}, colour, domain, size))
     return spec
 
@@ -542,7 +550,6 @@ def drivers_chart(terms: dict[str, float], firm: str, quarter: str, size: str = 
     `share_point_effects`."""
     s = _size(size)
     first, rest = drivers_title(firm, quarter).split(" (")
-    first = textwrap.wrap(first, 44)
     description = (
         f"Bar chart of the six decision terms for {firm} in {quarter}: each bar is the term's effect on the "
         f"share of AI spending the firm aims to put on LLMs, in share points; bars to the right push toward LLMs, "
