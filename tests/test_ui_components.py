@@ -121,9 +121,9 @@ def test_breakthroughs_are_marked_on_the_charts():
         pass
     table = session.firm_table()
     spec = charts.firm_chart(table, "x", list(table.firm.unique()))
-    rules = spec["layer"][1]["data"]["values"]
-    assert rules and all("breakthrough" in r["event"] for r in rules)
-    assert len(rules) == int(table.groupby("firm").wm_breakthrough.max().sum())
+    (stars,) = [layer["data"]["values"] for layer in spec["layer"] if layer.get("data", {}).get("name") == "events"]
+    assert stars and all("breakthrough" in r["event"] for r in stars)
+    assert len(stars) == int(table.groupby("firm").wm_breakthrough.max().sum())
 
 
 def button(rc, text: str):

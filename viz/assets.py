@@ -7,7 +7,10 @@ registry, into the folder Solara serves them from
 (``solara.server.settings.assets.proxy_cache_dir``, inside the virtual environment).
 
 The list is read from Solara's own templates and components, so it follows Solara
-upgrades. Run: ``python -m viz.assets`` (``make run`` and ``make test`` do it).
+upgrades. Run: ``python -m viz.assets`` (``make run`` and ``make test`` do it). The same step
+installs `TEST_PACKAGES`, which the page never loads: axe-core, the accessibility checker
+the browser tests inject into a page (`viz.browser.axe_violations`). The server's start check
+covers only what the page loads.
 
 Each package's folder gets a manifest (`MANIFEST`): the size and SHA-256 of every file.
 `check` (run by the server at each start, in about 30 ms for 2,000 files) finds a package
@@ -32,6 +35,8 @@ from pathlib import Path
 ASSET_REFERENCE = re.compile(
     r"(?:\{\{ *cdn *\}\}|getCdn\(\)\}|\{cdn\})/((?:@[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+)/"
 )
+TEST_PACKAGES = ("axe-core@4.14.1",)
+"""Installed beside the page's packages, for tests only (pinned: a new axe version adds rules)."""
 MANIFEST = ".aisim-installed"
 """In each package folder: ``{"package": spec, "files": {path: [size, sha256]}}``."""
 
@@ -53,6 +58,18 @@ def required_packages() -> list[str]:
     return sorted(found)
 
 
+def test_asset(spec: str, path: str, folder: Path | None = None) -> Path:
+    """A file of an installed test package (``spec`` from `TEST_PACKAGES`); FileNotFoundError, naming
+    the command that installs it, if it is not installed as its manifest records."""
+    target = (folder or cdn_folder()) / spec
+    problem = package_problem(target, spec)
+    if problem or not (target / path).is_file():
+        raise FileNotFoundError(
+            f"{problem or f'{spec} has no {path}'}; run `{sys.executable} -m viz.assets` to install it"
+        )
+    return target / path
+
+
 def cdn_folder() -> Path:
     """Where Solara serves its front-end files from."""
     from solara.server import settings
@@ -65,7 +82,7 @@ def install(folder: Path | None = None, quiet: bool = False) -> list[str]:
     folder = folder or cdn_folder()
     npm = shutil.which("npm")
     installed = []
-    for spec in required_packages():
+    for spec in [*required_packages(), *TEST_PACKAGES]:
         target = folder / spec
         if not package_problem(target, spec, hashes=True):
             continue

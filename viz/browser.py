@@ -30,6 +30,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+AXE = ("axe-core@4.14.1", "axe.min.js")
+"""The accessibility checker's script: a test package `viz.assets` installs."""
+VEGA_SCRIPTS = (
+    "vega@5/build/vega.min.js",
+    "vega-lite@5/build/vega-lite.min.js",
+    "vega-embed@6/build/vega-embed.min.js",
+)
+"""The page's chart scripts, in the order a plain page loads them (see `render_chart`)."""
 FAILED_ASSET = "Could not load URL"
 """What Solara's server logs for every front-end file it could not serve."""
 
@@ -106,3 +114,44 @@ def choose(page, label: str, option: str) -> None:
     """Pick an option of one of the UI's drop-down selects."""
     page.get_by_label(label).locator("xpath=ancestor::div[contains(@class,'v-field')][1]").click()
     page.get_by_role("option", name=option, exact=True).click()
+
+
+def axe_violations(page, impacts: Sequence[str] = ("serious", "critical"), context=None) -> list[dict]:
+    """Run axe-core (installed by `viz.assets`, injected from disk: no network) on the page, or on
+    the part of it a CSS selector ``context`` names; the violations of these impacts, each as
+    ``{"id", "impact", "help", "targets"}`` (``targets``: a CSS selector per offending node)."""
+    from viz.assets import test_asset
+
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(test_asset(*AXE)))
+    result = page.evaluate("context => window.axe.run(context || document)", context)
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "targets": [node["target"] for node in violation["nodes"]],
+        }
+        for violation in result["violations"]
+        if violation["impact"] in impacts
+    ]
+
+
+def render_chart(page, spec: dict, width: int = 640, renderer: str = "svg") -> None:
+    """Draw a Vega-Lite spec on a plain page, as the UI does, from the installed front-end files
+    (no server): in ``div#chart`` of the given width. Waits until it is drawn."""
+    from viz.assets import cdn_folder
+
+    page.set_content(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>chart</title></head>'
+        f'<body><main><div id="chart" style="width: {int(width)}px"></div></main></body></html>'
+    )
+    for script in VEGA_SCRIPTS:
+        page.add_script_tag(path=str(cdn_folder() / script))
+    page.evaluate(
+        """async ([spec, renderer]) => {
+            const result = await vegaEmbed('#chart', spec, {renderer, actions: false});
+            window.chartView = result.view;
+        }""",
+        [spec, renderer],
+    )
