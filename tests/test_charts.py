@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("solara")
 
-from sim.explain import TERMS, decision_terms
+from sim.explain import decision_terms, quarter_explanation
 from sim.outputs import frontier_training_table
 from viz import charts
 from viz.glossary import GLOSSARY, explain
@@ -159,7 +159,7 @@ def run():
         pass
     snapshot = session.snapshot()
     start = snapshot.model.config.environment.start_year
-    run = SimpleNamespace(**vars(snapshot), drivers=snapshot.drivers)
+    run = SimpleNamespace(**vars(snapshot))
     run.domain = (start, start + snapshot.model.max_steps / 4.0)
     run.events = charts.breakthrough_rules(snapshot.table)
     assert run.events
@@ -184,7 +184,7 @@ def market_specs(run, size="small", firms=None) -> dict[str, dict]:
 def all_specs(run, size="small") -> dict[str, dict]:
     """One spec of every kind the UI draws."""
     firm = run.firms[0]
-    terms = charts.share_point_effects(run.drivers(firm), run.model.config.environment.decision_temperature)
+    terms = quarter_explanation(run.table, run.model.config, firm, int(run.table.step.max())).effects
     bands = pd.DataFrame(
         {"year": [2025.0, 2025.25], "series": "hhi", "p5": 1.0, "p25": 2, "p50": 3, "p75": 4, "p95": 5}
     )
@@ -386,11 +386,10 @@ def test_chart_groups_list_every_run_chart_once():
 def test_the_why_bars_are_in_share_points_as_the_attribution_computes_them(run):
     firm = run.firms[1]
     temperature = run.model.config.environment.decision_temperature
-    points = charts.share_point_effects(run.drivers(firm), temperature)
+    points = quarter_explanation(run.table, run.model.config, firm, 10).effects
     last = run.table[(run.table.firm == firm) & (run.table.step == 10)]
     recorded = decision_terms(last, temperature).set_index("term").effect_on_target * 100
-    logits = {label: float(last[column].iloc[0]) for label, column in TERMS.items()}
-    assert charts.share_point_effects(logits, temperature) == pytest.approx(recorded.to_dict())
+    assert points == pytest.approx(recorded.to_dict())
     spec = charts.drivers_chart(points, firm, "2026Q1")
     assert titles_of(spec)[0] + " " + spec["title"]["subtitle"] == (
         f"What pushes {firm}'s target share of LLM spending in 2026Q1 (share points; + toward LLMs)"
@@ -471,7 +470,7 @@ def test_charts_pass_axe_and_name_themselves_for_screen_readers(chart_page, run)
 
     empty = charts.firm_chart(run.table.iloc[:0], "llm_payback", run.firms, run.domain, [])
     full = charts.firm_chart(run.table, "quality", run.firms, run.domain, run.events, size="large")
-    terms = charts.share_point_effects(run.drivers(run.firms[0]), run.model.config.environment.decision_temperature)
+    terms = quarter_explanation(run.table, run.model.config, run.firms[0], int(run.table.step.max())).effects
     bars = charts.drivers_chart(terms, run.firms[0], "2034Q4")
     for spec in (empty, full, bars):
         render_chart(chart_page, spec, width=640)

@@ -21,6 +21,7 @@ from viz.browser import FAILED_ASSET, choose, chromium_path, launch, open_app, s
 
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed (.ci/run installs it)")
 WAIT = 30_000
+CHARTS_DRAWN = "n => document.querySelectorAll('figure.aisim-chart [data-drawn]').length >= n"
 QUARTER_AT_LEAST = """n => {
     const match = document.body.innerText.match(/Quarter (\\d+) of/);
     return match && Number(match[1]) >= n;
@@ -65,7 +66,7 @@ def page(chromium_browser, server):
 
 def drawn(page, title=None) -> list[str]:
     """When each chart (or the chart with this title) last finished drawing."""
-    selector = "div.aisim-chart" + (f"[data-title='{title}']" if title else "") + " [data-drawn]"
+    selector = "figure.aisim-chart" + (f"[data-title='{title}']" if title else "") + " [data-drawn]"
     return page.eval_on_selector_all(selector, "nodes => nodes.map(n => n.dataset.drawn)")
 
 
@@ -77,7 +78,7 @@ def step(page, times=1):
 def test_page_loads_with_no_errors_and_no_failed_assets(page, server):
     step(page)
     page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
-    page.wait_for_function("() => document.querySelectorAll('div.aisim-chart [data-drawn]').length >= 5", timeout=WAIT)
+    page.wait_for_function(CHARTS_DRAWN, arg=5, timeout=WAIT)
     assert page.problems == []
     assert FAILED_ASSET not in server[1].read_text()
 
@@ -92,11 +93,11 @@ def test_choosing_a_scenario_shows_its_story(page):
 def test_step_and_play_advance_the_model_and_redraw_the_charts(page):
     step(page)
     page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
-    page.wait_for_function("() => document.querySelectorAll('div.aisim-chart [data-drawn]').length >= 5", timeout=WAIT)
+    page.wait_for_function(CHARTS_DRAWN, arg=5, timeout=WAIT)
     before = drawn(page, "Market share")
     step(page)
     page.get_by_text("Quarter 2 of 40").wait_for(timeout=WAIT)
-    market_share = "div.aisim-chart[data-title='Market share'] [data-drawn]"
+    market_share = "figure.aisim-chart[data-title='Market share'] [data-drawn]"
     page.wait_for_function(
         "([selector, old]) => document.querySelector(selector).dataset.drawn != old",
         arg=[market_share, before[0]],
@@ -145,10 +146,10 @@ def test_uncertainty_view_draws_its_bands(page):
     page.get_by_role("button", name="Run 100 seeds").click()
     page.get_by_text("100 runs in").wait_for(timeout=WAIT)
     page.wait_for_function(
-        "() => document.querySelectorAll(\"div.aisim-chart[data-title*='LLM share'] [data-drawn]\").length >= 1",
+        "() => document.querySelectorAll(\"figure.aisim-chart[data-title*='LLM share'] [data-drawn]\").length >= 1",
         timeout=WAIT,
     )
-    areas = page.locator("div.aisim-chart[data-title*='LLM share'] path[aria-roledescription='area mark']")
+    areas = page.locator("figure.aisim-chart[data-title*='LLM share'] path[aria-roledescription='area mark']")
     assert areas.count() >= 2  # the 90% and the 50% band
 
 
@@ -160,10 +161,10 @@ def test_compare_view_draws_both_scenarios(page):
     header = page.locator("thead").inner_text()
     assert "baseline" in header and "lecun_is_right" in header
     page.wait_for_function(
-        "() => document.querySelectorAll(\"div.aisim-chart[data-title*='Best LLM quality'] [data-drawn]\").length",
+        "() => document.querySelectorAll(\"figure.aisim-chart[data-title*='Best LLM quality'] [data-drawn]\").length",
         timeout=WAIT,
     )
-    legend = page.locator("div.aisim-chart[data-title*='Best LLM quality']").inner_text()
+    legend = page.locator("figure.aisim-chart[data-title*='Best LLM quality']").inner_text()
     assert "baseline" in legend and "lecun_is_right" in legend
 
 
@@ -171,7 +172,7 @@ def test_explain_view_draws_the_attribution(page):
     page.get_by_role("button", name="Explain", exact=True).click()
     page.get_by_role("button", name="Explain this scenario").click()
     page.wait_for_function(
-        "() => document.querySelectorAll(\"div.aisim-chart[data-title='Attribution'] [data-drawn]\").length",
+        "() => document.querySelectorAll(\"figure.aisim-chart[data-title='Attribution'] [data-drawn]\").length",
         timeout=WAIT,
     )
 
@@ -611,7 +612,8 @@ def test_a_downloaded_scenario_file_reruns_identically_and_loads_back(page, tmp_
     assert [float(r["x"]) for r in rows] == table.x.tolist()
     choose(page, "Scenario", "scaling_miracle")
     page.get_by_role("button", name="About").click()
-    page.locator("input[type=file]").set_input_files(str(saved))
+    page.get_by_text("Run: scaling_miracle, seed 42").wait_for(timeout=WAIT)
+    page.get_by_label("Load a scenario file (.toml)").set_input_files(str(saved))
     page.get_by_text("Run: baseline (edited: 1 change), seed 42").wait_for(timeout=WAIT)
     page.get_by_role("button", name="Run", exact=True).click()
     step(page, 3)
@@ -649,8 +651,9 @@ def test_why_panel_and_explain_agree_with_a_hand_computed_case(page):
     }
     page.locator("figure.aisim-chart[data-title='Why'] [data-drawn]").wait_for(timeout=WAIT)
     bars = {r["term"]: float(r["value"]) for r in chart_table(page, "Why")}
-    page.get_by_role("button", name="Explain", exact=True).click()
+    page.get_by_role("button", name="Explain", exact=True).click()  # it explains the same firm
     table = page.locator("table", has_text="Google-like: each term's push")
+    table.locator("tbody tr", has_text="2025Q3").wait_for(timeout=WAIT)
     header = table.locator("thead th").all_inner_texts()
     explained = dict(
         zip(header, table.locator("tbody tr", has_text="2025Q3").locator("td").all_inner_texts(), strict=True)

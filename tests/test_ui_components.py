@@ -10,6 +10,7 @@ import pytest
 
 solara = pytest.importorskip("solara")
 
+from sim.explain import quarter_explanation  # noqa: E402
 from sim.params import Environment  # noqa: E402
 from viz import charts  # noqa: E402
 from viz.controls import ENVIRONMENT_GROUPS, help_for, label_for  # noqa: E402
@@ -149,7 +150,7 @@ def test_page_views_render_in_process():
     from viz.app import Page
 
     _, rc = solara.render(Page(), handle_error=False)
-    toggle = rc.find(v.BtnToggle).widget
+    toggle = view_toggle(rc)
     toggle.v_model = "Parameters"  # Vuetify 3 button groups hold the value
     labels = {w.label for w in rc.find(v.TextField).widgets}
     assert "sunk cost" in labels and "llm ceiling (quality)" not in labels  # drivers and one group
@@ -160,6 +161,7 @@ def test_page_views_render_in_process():
     rc.find(children=["Refused: 20.0 is out of range; allowed 0 to 10"]).assert_single()
     assert "Refused: 20.0 is out of range; allowed 0 to 10" in texts(rc)  # texts() sees what find() sees
     for view, action in (
+        ("About", "Download scenario file"),
         ("Uncertainty", "Run 100 seeds"),
         ("Compare", "Run comparison"),
         ("Explain", "Explain this scenario"),
@@ -169,6 +171,26 @@ def test_page_views_render_in_process():
     toggle.v_model = "Explain"
     button(rc, "Explain this scenario").click()
     assert not [text for text in texts(rc) if text.startswith("Refused")]  # the refused edit was not applied
+    rc.close()
+
+
+def view_toggle(rc):
+    """The buttons that choose the view (Run, About, Parameters, ...)."""
+    return next(w for w in rc.find(v.BtnToggle).widgets if any("Parameters" in b.children for b in w.children))
+
+
+def test_a_try_it_button_applies_the_step_and_reruns():
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    button(rc, "Step").click()
+    view_toggle(rc).v_model = "About"
+    first = next(w for w in rc.find(v.Btn).widgets if "Try it" in w.children)
+    first.click()
+    step = Session().base.try_next[0]
+    label = f"Run: baseline (edited: {len(step.set)} change{'s' if len(step.set) > 1 else ''}), seed 42"
+    rc.find(children=[label]).assert_single()
+    rc.find(children=["Quarter 0 of 40"]).assert_single()
     rc.close()
 
 
@@ -242,11 +264,11 @@ def test_a_snapshot_stays_consistent_while_another_thread_steps_and_resets():
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline:
             run = session.snapshot()
-            terms = run.drivers("Meta-like")
             assert len(run.table) == len(run.market) * len(run.firms)
             if not run.table.empty:
                 latest = run.table[run.table.firm == "Meta-like"].iloc[-1]
-                assert terms["sunk cost"] == latest.term_sunk_cost
+                explained = quarter_explanation(run.table, run.model.config, "Meta-like", int(latest.step))
+                assert explained.chosen == latest.x
                 drawn += 1
     finally:
         done.set()
@@ -270,13 +292,15 @@ def test_nan_typed_into_a_parameter_then_reset_is_refused_without_a_render_loop(
 
 
 def test_a_crafted_speed_is_refused_and_play_still_works():
-    """A speed the slider does not offer (0 divided the Play loop's delay) is refused with a message."""
+    """A speed the select does not offer (0 divided the Play loop's delay) is refused with a message."""
     from viz.app import Page
 
     _, rc = solara.render(Page(), handle_error=False)
-    slider = rc.find(v.Slider).widget
-    slider.v_model = 0
-    rc.find(children=["The speed must be 1 to 20 quarters per second."]).assert_single()
+    speed = next(w for w in rc.find(v.Select).widgets if w.label == "Speed (quarters)")
+    speed.v_model = "0 per second"
+    rc.find(
+        children=["The speed must be one of: 1 per second, 2 per second, 5 per second, 10 per second, 20 per second."]
+    ).assert_single()
     button(rc, "Play").click()
     rc.find(children=["Quarter 3 of 40 (2025Q3)"]).wait_for(timeout=20)
     button(rc, "Pause").click()

@@ -11,7 +11,7 @@ import solara
 
 from sim.explain import TERMS, decision_terms, term_summary
 from viz import charts
-from viz.run_view import Chart
+from viz.run_view import Chart, explained_firm
 from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
 
 EXPLAIN_SEEDS = 20
@@ -113,14 +113,12 @@ def _shown(value) -> str:
 
 
 @solara.component
-def ExplainView(session: Session, version: int):
+def ExplainView(session: Session, firm: str, set_firm, version: int):
     """Which term holds each firm on the LLM path: quarter by quarter in this run (the numbers of the
     "Why?" panel), and on average over the run and many seeds. One unit everywhere: share points of
     the firm's target share of LLM spending."""
     run = session.snapshot()
-    firm, set_firm = solara.use_state(run.firms[min(2, len(run.firms) - 1)])
-    if firm not in run.firms:
-        firm = run.firms[0]
+    firm = explained_firm(run.firms, firm)
     result, set_result = solara.use_state(None)
     error, set_error = solara.use_state("")
 

@@ -47,6 +47,10 @@ BAR_STYLE = {
     "flex-wrap": "wrap",
     "gap": "6px 12px",
 }
+PAGE_STYLE = """
+.v-field-label, .v-label { opacity: 1 !important; color: rgba(0, 0, 0, 0.78) !important; }
+"""
+"""Vuetify draws field labels at 70% opacity, under the 4.5:1 contrast text needs."""
 log = logging.getLogger("aisim.ui")
 
 
@@ -96,6 +100,7 @@ def App(session: Session, fail):
     view, set_view = solara.use_state("Run")
     presenting, set_presenting = solara.use_state(False)
     shown, set_shown = solara.use_state(CHART_KEYS[0])  # the main chart, and the one presented
+    firm, set_firm = solara.use_state("")  # the firm "Why?" and Explain explain ("": the default one)
     rendered = solara.use_memo(threading.Event, [])
     router = solara.use_router()
     solara.use_effect(rendered.set, [version])  # effects run once a render is complete
@@ -157,6 +162,13 @@ def App(session: Session, fail):
             session.set_seed(seed)
             refresh()
 
+    def choose_speed(name: str):
+        if name in SPEEDS:
+            set_speed(SPEEDS[name])
+        else:  # the select offers none of these: a crafted widget message
+            session.message = f"The speed must be one of: {', '.join(SPEEDS)}."
+            refresh()
+
     def cycle(by: int):
         set_shown(CHART_KEYS[(CHART_KEYS.index(shown) + by) % len(CHART_KEYS)])
 
@@ -176,8 +188,9 @@ def App(session: Session, fail):
             cycle(1 if action == "next" else -1)
 
     KeyboardShortcuts.element(on_pressed=on_key)
+    solara.Style(PAGE_STYLE)
     solara.Title(f"aisim: {session.run_label}")
-    Bar(session, playing, set_playing, speed, set_speed, step, reset, choose, set_seed, version)
+    Bar(session, playing, set_playing, speed, choose_speed, step, reset, choose, set_seed, version)
     if presenting:
         Presentation(session, shown, cycle, version, leave=lambda: set_presenting(False))
         return
@@ -186,7 +199,7 @@ def App(session: Session, fail):
         solara.Button("Present", icon_name="mdi-projector-screen", text=True, on_click=lambda: set_presenting(True))
     with solara.Column(style={"padding": "0 8px"}):
         if view == "Run":
-            RunView(session, shown, set_shown, version)
+            RunView(session, shown, set_shown, firm, set_firm, version)
         elif view == "About":
             AboutView(session, apply, refresh, version)
         elif view == "Parameters":
@@ -196,13 +209,13 @@ def App(session: Session, fail):
         elif view == "Compare":
             CompareView(session, refresh, version)
         elif view == "Explain":
-            ExplainView(session, version)
+            ExplainView(session, firm, set_firm, version)
         else:
             GlossaryView()
 
 
 @solara.component
-def Bar(session: Session, playing, set_playing, speed, set_speed, step, reset, choose, set_seed, version):
+def Bar(session: Session, playing, set_playing, speed, choose_speed, step, reset, choose, set_seed, version):
     """The controls, always on screen: scenario, seed, play, step, reset, speed, the quarter; under them,
     what the run is and what Reset would change."""
     at_end = not session.model.running
@@ -233,7 +246,7 @@ def Bar(session: Session, playing, set_playing, speed, set_speed, step, reset, c
             "Speed (quarters)",
             value=speed_name,
             values=list(SPEEDS),
-            on_value=lambda name: set_speed(SPEEDS.get(name, speed)),
+            on_value=choose_speed,
             style={"width": "150px"},
         )
         solara.Text(
@@ -251,6 +264,10 @@ def Bar(session: Session, playing, set_playing, speed, set_speed, step, reset, c
         if session.seed_error:
             solara.Text(f"Refused: {session.seed_error}", style={"color": "#b00020"})
         if session.quarter:
-            solara.FileDownload(session.csv, filename=session.csv_name, label="Download CSV")
+            solara.FileDownload(
+                session.csv,
+                filename=session.csv_name,
+                children=[solara.Button("Download CSV", icon_name="mdi-download", text=True, small=True)],
+            )
     if session.message:
         solara.Error(session.message)

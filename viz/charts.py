@@ -526,18 +526,6 @@ def frontier_caption(yearly: pd.DataFrame) -> str:
     )
 
 
-def share_point_effects(terms: dict[str, float], temperature: float) -> dict[str, float]:
-    """Decision terms in logit units (as recorded) -> each term's effect on the target share of LLM
-    spending, in share points: the target with all terms minus the target without this one, as
-    `sim.explain.decision_terms` computes it (effects need not add up to the target)."""
-
-    def target(total: float) -> float:
-        return 1.0 / (1.0 + math.exp(-total / temperature))
-
-    total = sum(terms.values())
-    return {label: 100.0 * (target(total) - target(total - term)) for label, term in terms.items()}
-
-
 def drivers_title(firm: str, quarter: str) -> str:
     """The "Why?" chart's title, in one line (the chart draws it in two)."""
     return f"What pushes {firm}'s target share of LLM spending in {quarter} (share points; + toward LLMs)"

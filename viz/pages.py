@@ -13,6 +13,7 @@ import solara
 from sim.outputs import quarter_label
 from viz.glossary import GLOSSARY
 from viz.keys import SHORTCUTS
+from viz.range import RangeInput
 from viz.session import UPLOAD_LIMIT, Session
 from viz.upload import FileUpload, uploaded
 
@@ -83,8 +84,8 @@ def PredictionForm(session: Session, refresh: Callable[[], None]):
             style={"width": "340px"},
         )
         with solara.Column(style={"width": "340px"}):
-            solara.SliderInt(
-                "Share of all AI R&D money spent on LLMs over the run (%)",
+            RangeInput.element(
+                label="Share of all AI R&D money spent on LLMs over the run (%)",
                 value=50 if prediction.llm_share is None else int(prediction.llm_share),
                 min=0,
                 max=100,

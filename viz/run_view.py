@@ -14,14 +14,11 @@ import solara
 from sim.explain import quarter_explanation
 from sim.outputs import frontier_training_table, quarter_label
 from viz import charts
+from viz.range import RangeInput
 from viz.session import RunSnapshot, Session
 from viz.vega import VegaChart
 
-CHART_GROUPS = {
-    "The bet": ["x", "market_share", "quality"],
-    "Money": ["ai_revenue", "cash", "sunk"],
-    "Compute and energy": ["energy_use", "frontier"],
-}
+CHART_GROUPS = charts.CHART_GROUPS
 SO_FAR = ("llm_spend_share", "big_muddy_spend", "first_pivot_step", "first_breakthrough_step")
 """The run measures the Run view shows as they stand."""
 CHART_KEYS = [key for keys in CHART_GROUPS.values() for key in keys]
@@ -29,7 +26,7 @@ CHART_KEYS = [key for keys in CHART_GROUPS.values() for key in keys]
 
 
 def chart_title(key: str) -> str:
-    if key == "frontier":
+    if key == charts.FRONTIER:
         return "Largest training run per year"
     return (charts.FIRM_CHARTS.get(key) or charts.MARKET_CHARTS[key])[0]
 
@@ -42,20 +39,20 @@ def Chart(spec: dict, title: str, version: int = 0, renderer: str = "svg"):
     return VegaChart.element(spec=spec_text, title=title, version=version, renderer=renderer, description=description)
 
 
-def run_chart(key: str, run: RunSnapshot) -> dict:
-    """The spec of one of the run's charts (a key of CHART_KEYS)."""
+def run_chart(key: str, run: RunSnapshot, size: str = "small") -> dict:
+    """The spec of one of the run's charts (a key of CHART_KEYS), "small" or "large"."""
     environment = run.model.config.environment
     domain = (environment.start_year, environment.start_year + run.model.max_steps / 4.0)
     events = charts.breakthrough_rules(run.table)
     if key in charts.FIRM_CHARTS:
-        return charts.firm_chart(run.table, key, run.firms, domain, events)
+        return charts.firm_chart(run.table, key, run.firms, domain, events, size=size)
     if key in charts.MARKET_CHARTS:
-        return charts.market_chart(run.market, key, environment.start_year, events, domain)
-    return charts.frontier_chart(frontier_training_table(run.table, environment))
+        return charts.market_chart(run.market, key, environment.start_year, events, domain, size=size, firms=run.firms)
+    return charts.frontier_chart(frontier_training_table(run.table, environment), size=size)
 
 
 @solara.component
-def RunView(session: Session, shown: str, set_shown, version: int):
+def RunView(session: Session, shown: str, set_shown, firm: str, set_firm, version: int):
     """The main chart beside the "Why?" panel and the run's key numbers, then one group of charts."""
     run = session.snapshot()
     group, set_group = solara.use_state(next(iter(CHART_GROUPS)))
@@ -78,7 +75,7 @@ def RunView(session: Session, shown: str, set_shown, version: int):
             if not run.table.empty:
                 Chart(run_chart(shown, run), chart_title(shown), version, "canvas")
         with solara.Column(style={"flex": "1 1 320px", "min-width": "0"}, gap="4px"):
-            WhyPanel(run, version)
+            WhyPanel(run, firm, set_firm, version)
             SoFar(session, run)
     if run.table.empty:
         return
@@ -92,29 +89,30 @@ def RunView(session: Session, shown: str, set_shown, version: int):
         solara.Text(charts.frontier_caption(yearly), style={"font-size": "13px"})
 
 
+def explained_firm(firms: list[str], firm: str) -> str:
+    """The firm to explain: the one chosen, or else the third (the Meta-like firm, which hedges)."""
+    return firm if firm in firms else firms[min(2, len(firms) - 1)]
+
+
 @solara.component
-def WhyPanel(run: RunSnapshot, version: int):
+def WhyPanel(run: RunSnapshot, firm: str, set_firm, version: int):
     """Why is a firm still betting on LLMs, in any quarter so far: each term's push on its target
     share of LLM spending, in share points, and what held its choice away from the target."""
-    firms = run.firms
-    chosen, set_chosen = solara.use_state(firms[min(2, len(firms) - 1)])
+    chosen = explained_firm(run.firms, firm)
     picked, set_picked = solara.use_state(0)  # a quarter number from 1; 0 follows the latest quarter
-    if chosen not in firms:
-        chosen = firms[0]
     solara.Markdown("#### Why is it still betting on LLMs?")
-    solara.Select("Firm", value=chosen, values=firms, on_value=set_chosen, dense=True)
+    solara.Select("Firm", value=chosen, values=run.firms, on_value=set_firm, dense=True)
     if run.table.empty:
         return
     quarters = int(run.table.step.max()) + 1
     shown = picked if 1 <= picked <= quarters else quarters
     if quarters > 1:
-        solara.SliderInt(
-            f"Quarter: {shown} of {quarters}",
+        RangeInput.element(
+            label=f"Quarter ({quarters} so far)",
             value=shown,
             min=1,
             max=quarters,
             on_value=lambda q: set_picked(0 if q >= quarters else q),
-            thumb_label=False,
         )
     try:
         explanation = quarter_explanation(run.table, run.model.config, chosen, shown - 1)
@@ -172,4 +170,4 @@ def Presentation(session: Session, shown: str, cycle, version: int, leave):
         solara.Text("Press Space to play, → to step.", style={"font-size": "24px", "padding": "8px"})
         return
     with solara.Column(style={"padding": "0 8px"}):
-        Chart(run_chart(shown, run), chart_title(shown), version, "canvas")
+        Chart(run_chart(shown, run, "large"), chart_title(shown), version, "canvas")

@@ -22,7 +22,6 @@ from pydantic import ValidationError
 
 from sim import AIRaceModel, ParameterError, Scenario, load_scenario, scenario_names
 from sim.ensemble import run_seeds
-from sim.explain import TERMS
 from sim.noise import check_seed, fresh_seed
 from sim.outputs import never_as_end, quarter_label, run_summary_arrays
 from sim.params import MAX_SEED, Firm, format_validation_error, validate_scenario
@@ -72,13 +71,6 @@ class RunSnapshot:
     firms: list[str]
     table: pd.DataFrame  # every firm variable per quarter, with a fractional ``year`` column
     market: pd.DataFrame  # every market total per quarter
-
-    def drivers(self, firm: str) -> dict[str, float]:
-        """The firm's decision terms in the snapshot's latest quarter ({} before the first step)."""
-        if self.table.empty:
-            return {}
-        latest = self.table[self.table.firm == firm].iloc[-1]
-        return {label: float(latest[column]) for label, column in TERMS.items()}
 
 
 def parse_number(text: str, integer: bool) -> int | float:
@@ -432,14 +424,14 @@ class Session:
         for measure, title in COMPARE_MEASURES.items():
             a, b = (never_as_end(runs[label][measure][:, 0], steps) for label in (label_a, label_b))
             difference = a - b
-            shown = (lambda v: _quarter_or_never(v, start, steps)) if measure in STEP_MEASURES else _number
+            shown = (lambda v: _quarter_or_never(v, start, steps)) if measure in STEP_MEASURES else float
             change = np.median(difference)
             rows.append(
                 {
                     "measure": title,
                     label_a: shown(float(np.median(a))),
                     label_b: shown(float(np.median(b))),
-                    "difference (median)": f"{change:+g} quarters" if measure in STEP_MEASURES else _number(change),
+                    "difference (median)": f"{change:+g} quarters" if measure in STEP_MEASURES else float(change),
                     "seeds higher": f"{np.mean(difference > 0):.0%}",
                     "differs": bool(np.mean(difference != 0) >= 0.5 and abs(change) > 0),
                 }
@@ -455,10 +447,6 @@ def _quarter_or_never(step: float, start_year: int, steps: int) -> str:
     if step >= steps:
         return "never"
     return quarter_label(start_year + math.floor(step) / 4.0)
-
-
-def _number(value: float) -> str:
-    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
 def _differences(before: dict, after: dict) -> list[tuple[str, object]]:
