@@ -46,26 +46,27 @@ def decision_terms(table: pd.DataFrame, temperature: float) -> pd.DataFrame:
     input, so the terms of one decision add up to it exactly.
     """
     active = table[table.active.astype(bool)]
-    total = active[list(TERMS.values())].sum(axis=1)
-    target = sigmoid(total.to_numpy() / temperature)
-    frames = []
-    for label, column in TERMS.items():
-        term = active[column].to_numpy()
-        frames.append(
-            pd.DataFrame(
-                {
-                    "step": active.step.to_numpy(),
-                    "quarter": active.quarter.to_numpy(),
-                    "firm": active.firm.to_numpy(),
-                    "term": label,
-                    "logit": term,
-                    "logit_total": total.to_numpy(),
-                    "effect_on_target": target - sigmoid((total.to_numpy() - term) / temperature),
-                    "x_target": active.x_target.to_numpy(),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    total = active[list(TERMS.values())].sum(axis=1).to_numpy()
+    target = sigmoid(total / temperature)
+    terms = [active[column].to_numpy() for column in TERMS.values()]
+    count = len(TERMS)
+
+    def repeated(values) -> np.ndarray:  # term by term, as the rows are laid out
+        return np.tile(np.asarray(values), count)
+
+    logit = np.concatenate(terms)
+    return pd.DataFrame(  # built at once: one frame per term and a concat cost the UI a redraw's time
+        {
+            "step": repeated(active.step),
+            "quarter": repeated(active.quarter),
+            "firm": repeated(active.firm),
+            "term": np.repeat(list(TERMS), len(active)),
+            "logit": logit,
+            "logit_total": repeated(total),
+            "effect_on_target": repeated(target) - sigmoid((repeated(total) - logit) / temperature),
+            "x_target": repeated(active.x_target),
+        }
+    )
 
 
 def term_summary(scenario: Scenario, seeds: Sequence[int]) -> pd.DataFrame:

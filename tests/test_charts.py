@@ -193,7 +193,7 @@ def all_specs(run, size="small") -> dict[str, dict]:
     summary["mean_effect_on_target"] = [0.01, -0.02, 0.03]
     specs = {**firm_specs(run, size), **market_specs(run, size, run.firms)}
     specs["frontier"] = charts.frontier_chart(frontier_training_table(run.table, run.model.config.environment), size)
-    specs["drivers"] = charts.drivers_chart(terms, firm, run.table.quarter.iloc[-1], size)
+    specs["drivers"] = charts.drivers_chart(terms, firm, size)
     specs["band"] = charts.band_chart(bands, "hhi", "Market concentration (HHI)", 30, size)
     specs["compare"] = charts.compare_chart(medians, "hhi", "Market concentration (HHI)", size)
     specs["attribution"] = charts.attribution_chart(summary, size)
@@ -390,13 +390,15 @@ def test_the_why_bars_are_in_share_points_as_the_attribution_computes_them(run):
     last = run.table[(run.table.firm == firm) & (run.table.step == 10)]
     recorded = decision_terms(last, temperature).set_index("term").effect_on_target * 100
     assert points == pytest.approx(recorded.to_dict())
-    spec = charts.drivers_chart(points, firm, "2026Q1")
+    spec = charts.drivers_chart(points, firm)
     assert titles_of(spec)[0] + " " + spec["title"]["subtitle"] == (
-        f"What pushes {firm}'s target share of LLM spending in 2026Q1 (share points; + toward LLMs)"
+        f"What pushes {firm}'s target share of LLM spending (share points; + toward LLMs)"
     )
-    assert charts.drivers_title(firm, "2026Q1") == (
-        f"What pushes {firm}'s target share of LLM spending in 2026Q1 (share points; + toward LLMs)"
+    assert charts.drivers_title(firm) == (
+        f"What pushes {firm}'s target share of LLM spending (share points; + toward LLMs)"
     )
+    other = charts.drivers_chart(quarter_explanation(run.table, run.model.config, firm, 11).effects, firm)
+    assert other["title"] == spec["title"] and other["description"] == spec["description"]  # only data changes
     bars = layer_with(spec, "bar")
     colour = bars["encoding"]["color"]
     assert colour["scale"] == {"domain": ["toward LLMs", "toward world models"], "range": ["#D55E00", "#0072B2"]}
@@ -471,7 +473,7 @@ def test_charts_pass_axe_and_name_themselves_for_screen_readers(chart_page, run)
     empty = charts.firm_chart(run.table.iloc[:0], "llm_payback", run.firms, run.domain, [])
     full = charts.firm_chart(run.table, "quality", run.firms, run.domain, run.events, size="large")
     terms = quarter_explanation(run.table, run.model.config, run.firms[0], int(run.table.step.max())).effects
-    bars = charts.drivers_chart(terms, run.firms[0], "2034Q4")
+    bars = charts.drivers_chart(terms, run.firms[0])
     for spec in (empty, full, bars):
         render_chart(chart_page, spec, width=640)
         assert axe_violations(chart_page) == []

@@ -526,20 +526,21 @@ def frontier_caption(yearly: pd.DataFrame) -> str:
     )
 
 
-def drivers_title(firm: str, quarter: str) -> str:
+def drivers_title(firm: str) -> str:
     """The "Why?" chart's title, in one line (the chart draws it in two)."""
-    return f"What pushes {firm}'s target share of LLM spending in {quarter} (share points; + toward LLMs)"
+    return f"What pushes {firm}'s target share of LLM spending (share points; + toward LLMs)"
 
 
-def drivers_chart(terms: dict[str, float], firm: str, quarter: str, size: str = "small") -> dict:
-    """Bars: each decision term's effect on one firm's target share of LLM spending this quarter, in
-    share points (+ toward LLMs), in two colour-blind-safe colours with their legend; each bar's
-    number sits across the zero line from it. Terms recorded in logit units (``term_*``) convert with
-    `share_point_effects`."""
+def drivers_chart(terms: dict[str, float], firm: str, size: str = "small") -> dict:
+    """Bars: each decision term's effect on one firm's target share of LLM spending in one quarter, in
+    share points (+ toward LLMs; `sim.explain.quarter_explanation` gives them), in two
+    colour-blind-safe colours with their legend; each bar's number sits across the zero line from it.
+    The quarter is not in the spec: the page says it beside the chart, and a spec that stays the same
+    from quarter to quarter is redrawn with its new data rather than rebuilt."""
     s = _size(size)
-    first, rest = drivers_title(firm, quarter).split(" (")
+    first, rest = drivers_title(firm).split(" (")
     description = (
-        f"Bar chart of the six decision terms for {firm} in {quarter}: each bar is the term's effect on the "
+        f"Bar chart of the six decision terms for {firm}: each bar is the term's effect on the "
         f"share of AI spending the firm aims to put on LLMs, in share points; bars to the right push toward LLMs, "
         f"to the left toward world models."
     )

@@ -81,7 +81,7 @@ def RunView(session: Session, shown: str, set_shown, firm: str, set_firm, versio
         return
     solara.ToggleButtonsSingle(value=group, values=list(CHART_GROUPS), on_value=set_group, dense=True)
     with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
-        for key in CHART_GROUPS.get(group, []):
+        for key in [key for key in CHART_GROUPS.get(group, []) if key != shown]:  # the main one is above
             with solara.Column(style={"flex": "1 1 380px", "min-width": "0"}):
                 Chart(run_chart(key, run), chart_title(key), version, "canvas")
     yearly = frontier_training_table(run.table, run.model.config.environment)
@@ -126,7 +126,7 @@ def WhyPanel(run: RunSnapshot, firm: str, set_firm, version: int):
     )
     for line in explanation.binding:
         solara.Text(line, style={"font-size": "13px"})
-    Chart(charts.drivers_chart(explanation.effects, chosen, explanation.quarter), "Why", version)
+    Chart(charts.drivers_chart(explanation.effects, chosen), "Why", version)
 
 
 @solara.component

@@ -106,6 +106,7 @@ class Session:
         self.base = load_scenario(scenario)
         self.draft: dict = self.base.model_dump()
         self._drafts: dict[str, dict] = {}  # other scenarios' edits, kept while another one is shown
+        self._dumps: dict[int, tuple[Scenario, dict]] = {}
         self.seed = fresh_seed() if seed is None else int(seed)
         self.errors: dict[str, str] = {}
         self.seed_error = ""
@@ -257,22 +258,33 @@ class Session:
         return None
 
     def is_edited(self) -> bool:
-        return self.draft != self.base.model_dump()
+        return self.draft != self._dump(self.base)
+
+    def _dump(self, scenario: Scenario) -> dict:
+        """``scenario.model_dump()``, kept for the two scenarios compared every redraw (the file and the
+        running model's): a dump costs about a millisecond, and the page asks several times a quarter.
+        Both are never changed once built, so the dump stays right; the caller must not change it."""
+        cached = self._dumps.get(id(scenario))
+        if cached is None or cached[0] is not scenario:
+            if len(self._dumps) > 8:
+                self._dumps.clear()
+            cached = self._dumps[id(scenario)] = (scenario, scenario.model_dump())
+        return cached[1]
 
     def edits(self) -> list[tuple[str, object]]:
         """The draft's differences from the scenario's file, by ``--set`` name."""
-        return _differences(self.base.model_dump(), self.draft)
+        return _differences(self._dump(self.base), self.draft)
 
     def applied_edits(self) -> list[tuple[str, object]]:
         """The running model's differences from the scenario's file, by ``--set`` name."""
-        return _differences(self.base.model_dump(), self.model.config.model_dump())
+        return _differences(self._dump(self.base), self._dump(self.model.config))
 
     def pending(self) -> list[str]:
         """What Reset would change in the run being watched: a new seed, edits not yet applied."""
         changes = []
         if self.seed != self.model.seed:
             changes.append(f"seed {self.model.seed} → {self.seed}")
-        unapplied = _differences(self.model.config.model_dump(), self.draft)
+        unapplied = _differences(self._dump(self.model.config), self.draft)
         if unapplied:
             changes.append(f"{len(unapplied)} edited value{'s' if len(unapplied) > 1 else ''}")
         return changes
