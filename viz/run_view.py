@@ -7,6 +7,7 @@ the charts on screen are built: the main one, the "Why?" bars and one group.
 
 from __future__ import annotations
 
+import html
 import json
 
 import solara
@@ -14,6 +15,7 @@ import solara
 from sim.explain import quarter_explanation
 from sim.outputs import frontier_training_table, quarter_label
 from viz import charts
+from viz.glossary import GLOSSARY, explain
 from viz.range import RangeInput
 from viz.session import RunSnapshot, Session
 from viz.vega import VegaChart
@@ -37,6 +39,21 @@ def Chart(spec: dict, title: str, version: int = 0, renderer: str = "svg"):
     spec_text = json.dumps(spec, separators=(",", ":"))
     description = spec.get("description", title)
     return VegaChart.element(spec=spec_text, title=title, version=version, renderer=renderer, description=description)
+
+
+@solara.component
+def Words(text: str, size: int = 12):
+    """The glossary's words in ``text``, each with its meaning on hover (and for screen readers)."""
+    terms = explain(text)
+    if not terms:
+        return
+    words = " · ".join(
+        f"<abbr title='{html.escape(GLOSSARY[term], quote=True)}' tabindex='0'>{html.escape(term)}</abbr>"
+        for term in terms
+    )
+    solara.HTML(
+        tag="div", unsafe_innerHTML=f"Words (hover or tab to read): {words}", style=f"font-size: {size}px; color: #444"
+    )
 
 
 def run_chart(key: str, run: RunSnapshot, size: str = "small") -> dict:
@@ -74,6 +91,7 @@ def RunView(session: Session, shown: str, set_shown, firm: str, set_firm, versio
             )
             if not run.table.empty:
                 Chart(run_chart(shown, run), chart_title(shown), version, "canvas")
+                Words(chart_title(shown))
         with solara.Column(style={"flex": "1 1 320px", "min-width": "0"}, gap="4px"):
             WhyPanel(run, firm, set_firm, version)
             SoFar(session, run)
@@ -82,8 +100,9 @@ def RunView(session: Session, shown: str, set_shown, firm: str, set_firm, versio
     solara.ToggleButtonsSingle(value=group, values=list(CHART_GROUPS), on_value=set_group, dense=True)
     with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
         for key in [key for key in CHART_GROUPS.get(group, []) if key != shown]:  # the main one is above
-            with solara.Column(style={"flex": "1 1 380px", "min-width": "0"}):
+            with solara.Column(style={"flex": "1 1 380px", "min-width": "0"}, gap="0px"):
                 Chart(run_chart(key, run), chart_title(key), version, "canvas")
+                Words(chart_title(key))
     yearly = frontier_training_table(run.table, run.model.config.environment)
     if not yearly.empty:
         solara.Text(charts.frontier_caption(yearly), style={"font-size": "13px"})
@@ -120,13 +139,14 @@ def WhyPanel(run: RunSnapshot, firm: str, set_firm, version: int):
         solara.Text(str(err), style={"font-size": "13px"})
         return
     solara.Text(
-        f"{chosen} in {explanation.quarter}: the terms add up to a target of {explanation.target:.0%} of its "
-        f"AI budget on LLMs; it went from {explanation.previous:.0%} to {explanation.chosen:.0%}.",
+        f"{chosen} in {explanation.quarter}: its decision terms set a target of {explanation.target:.1%} of its "
+        f"AI budget on LLMs; it went from {explanation.previous:.1%} to {explanation.chosen:.1%}.",
         style={"font-size": "13px"},
     )
     for line in explanation.binding:
         solara.Text(line, style={"font-size": "13px"})
     Chart(charts.drivers_chart(explanation.effects, chosen), "Why", version)
+    Words("expected value, revenue feedback, competitive pressure, scaling optimism, sunk cost, investor pressure")
 
 
 @solara.component
@@ -171,3 +191,4 @@ def Presentation(session: Session, shown: str, cycle, version: int, leave):
         return
     with solara.Column(style={"padding": "0 8px"}):
         Chart(run_chart(shown, run, "large"), chart_title(shown), version, "canvas")
+        Words(chart_title(shown), 18)
