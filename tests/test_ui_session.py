@@ -158,3 +158,14 @@ def test_a_prediction_is_shown_beside_what_happened():
     assert session.prediction.reveal(session.model)[1] == (
         f"LLM share of all AI R&D spend: you predicted 60%; the run: {100 * summary['llm_spend_share']:.0f}%."
     )
+
+
+def test_a_fixed_value_or_seed_clears_an_old_refusal():
+    session = Session()
+    session.set_value("drivers.sunk_cost", "abc")
+    assert not session.reset() and session.message.startswith("Fix the highlighted values")
+    session.set_value("drivers.sunk_cost", "0.5")
+    assert session.message == ""
+    session.message = "Seed refused: ..."
+    session.set_seed(3)
+    assert session.message == "" and session.pending() == ["seed 42 → 3", "1 edited value"]

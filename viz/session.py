@@ -255,6 +255,7 @@ class Session:
             return message
         container[key] = value
         self.errors.pop(path, None)
+        self.message = ""  # an earlier refusal no longer applies
         return None
 
     def is_edited(self) -> bool:
@@ -336,6 +337,7 @@ class Session:
             return self.seed_error
         self.seed = seed
         self.seed_error = ""
+        self.message = ""  # an earlier refusal no longer applies
         return None
 
     def reset(self, seed: int | None = None) -> bool:
