@@ -677,7 +677,8 @@ def load_temperature() -> float:
 
 
 def test_keyboard_shortcuts_play_step_reset_and_present(page):
-    page.locator("body").click(position={"x": 5, "y": 700})
+    page.wait_for_function("document.documentElement.lang === 'en'", timeout=WAIT)  # the shortcuts listen
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page
     page.keyboard.press("ArrowRight")
     page.get_by_text("Quarter 1 of 40").wait_for(timeout=WAIT)
     page.keyboard.press(" ")

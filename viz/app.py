@@ -29,10 +29,12 @@ from viz.controls import ParameterPanel
 from viz.keys import KeyboardShortcuts, action_of
 from viz.pages import AboutView, GlossaryView
 from viz.run_view import CHART_KEYS, Presentation, RunView
-from viz.session import Session
+from viz.session import DEFAULT_SCENARIO, DEFAULT_SEED, Session, address_query
 
 serve_installed_files_only()  # the front-end proxy serves installed files only, never deletes or fetches
 
+DEFAULT_QUERY = address_query(DEFAULT_SCENARIO, DEFAULT_SEED)
+"""The address query of the run a bare address opens."""
 VIEWS = ["Run", "About", "Parameters", "Uncertainty", "Compare", "Explain", "Glossary"]
 SPEEDS = {"1 per second": 1, "2 per second": 2, "5 per second": 5, "10 per second": 10, "20 per second": 20}
 """Play speeds offered, in quarters per second."""
@@ -107,9 +109,11 @@ def App(session: Session, fail):
 
     def follow_address():
         """Keep the page's address in step with the run being watched, so that it can be shared (a page
-        in a notebook has no address of its own)."""
+        in a notebook has no address of its own). A bare address is left alone while it still holds
+        the run (the default one): changing it as the page opens re-rendered the page under a student
+        typing a seed."""
         query = session.query()
-        if router.set_path is not None and query != (router.search or ""):
+        if router.set_path is not None and query != (router.search or DEFAULT_QUERY):
             router.push(f"{router.path}?{query}")
 
     solara.use_effect(follow_address, [id(session.model)])

@@ -46,6 +46,8 @@ COMPARE_MEASURES = {
 }
 STEP_MEASURES = {"mean_pivot_step", "first_breakthrough_step"}
 """Compare measures that are quarters: shown as calendar quarters (2031Q2), or "never"."""
+DEFAULT_SCENARIO, DEFAULT_SEED = "baseline", 42
+"""What a new session (and a bare page address) runs."""
 UPLOAD_LIMIT = 1_000_000
 """Largest scenario file the page loads, in bytes (a saved scenario is about 10 kB)."""
 SEED_NOTE = re.compile(r"watched with seed (\d+)")
@@ -100,7 +102,7 @@ class Session:
     `step` may run in the Play loop's thread and for a Step click at once: one of them waits.
     """
 
-    def __init__(self, scenario: str = "baseline", seed: int | None = 42):
+    def __init__(self, scenario: str = DEFAULT_SCENARIO, seed: int | None = DEFAULT_SEED):
         self._stepping = threading.Lock()
         self.scenario_name = scenario
         self.base = load_scenario(scenario)
@@ -123,11 +125,11 @@ class Session:
         `query`). What cannot be used is left out and said in ``message``; the rest applies."""
         fields = urllib.parse.parse_qs(search or "", keep_blank_values=True)
         problems = []
-        name = (fields.get("scenario") or ["baseline"])[-1]
+        name = (fields.get("scenario") or [DEFAULT_SCENARIO])[-1]
         if name not in scenario_names():
             problems.append(f"scenario '{name}' is not in the library")
-            name = "baseline"
-        seed = 42
+            name = DEFAULT_SCENARIO
+        seed = DEFAULT_SEED
         if "seed" in fields:
             text = fields["seed"][-1]
             try:
@@ -148,9 +150,7 @@ class Session:
 
     def query(self) -> str:
         """The address query that rebuilds the run being watched: scenario, seed and edits."""
-        items = [("scenario", self.scenario_name), ("seed", str(self.model.seed))]
-        items += [("set", f"{name}={value!r}") for name, value in self.applied_edits()]
-        return urllib.parse.urlencode(items, safe=".=*")
+        return address_query(self.scenario_name, self.model.seed, self.applied_edits())
 
     # --- choosing and editing ------------------------------------------------------------
 
@@ -453,6 +453,12 @@ class Session:
         self.comparison = pd.DataFrame(rows)
         self.comparison_series = pd.concat(series, ignore_index=True)
         return self.comparison
+
+
+def address_query(scenario: str, seed: int, edits: list[tuple[str, object]] = ()) -> str:
+    """``scenario=NAME&seed=N&set=NAME=VALUE...``: what `Session.from_query` reads back."""
+    items = [("scenario", scenario), ("seed", str(seed))] + [("set", f"{name}={value!r}") for name, value in edits]
+    return urllib.parse.urlencode(items, safe=".=*")
 
 
 def _quarter_or_never(step: float, start_year: int, steps: int) -> str:
