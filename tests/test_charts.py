@@ -501,3 +501,30 @@ def test_the_y_scale_follows_data_swapped_into_a_drawn_chart(chart_page, run):
     )
     highest = max(v["value"] for v in later["data"]["values"] if v["value"] is not None)
     assert top == pytest.approx(highest * charts.HEADROOM)
+
+
+VISIBLE_STARS = """star => {
+    const found = [];
+    const walk = (node) => {
+        if (!node) return;
+        if (node.items) node.items.forEach(walk);
+        if (node.marktype === 'symbol') {
+            node.items.forEach(item => {
+                if (item.shape === star && item.opacity > 0) found.push(item);  // NaN: not drawn on canvas
+            });
+        }
+    };
+    walk(window.chartView.scenegraph().root);
+    return found.length;
+}"""
+
+
+def test_every_breakthrough_is_drawn_as_a_visible_star_with_a_legend_entry(chart_page, run):
+    """The stars were in the spec but got NaN opacity (Vega-Lite's default scale for it), and the
+    canvas drew none: count the stars Vega draws with an opacity, and the star in the legend."""
+    from viz.browser import render_chart
+
+    spec = charts.firm_chart(run.table, "x", run.firms, run.domain, run.events)
+    render_chart(chart_page, spec, width=640)
+    drawn = chart_page.evaluate(VISIBLE_STARS, charts.STAR)
+    assert drawn == len(run.events) + 1  # each breakthrough, and the legend's symbol

@@ -231,10 +231,10 @@ def _stars(events_data: dict, colour: dict | None, domain, size: str) -> dict:
     encoding = {
         "x": _x(domain),
         "y": {"value": math.sqrt(s["star"]) / 2 + 1},  # in the top's headroom
-        "opacity": {
+        "opacity": {  # an explicit ordinal scale: Vega-Lite's default for it gave the stars NaN opacity
             "datum": BREAKTHROUGH,
             "type": "nominal",
-            "scale": {"domain": [BREAKTHROUGH], "range": [1]},
+            "scale": {"type": "ordinal", "domain": [BREAKTHROUGH], "range": [1]},
             "legend": {
                 "title": None,
                 "symbolType": STAR,
