@@ -321,6 +321,16 @@ class Firm(StrictModel):
     """One firm's traits (its starting position and its character)."""
 
     name: str = Field(..., min_length=1, max_length=60, description="Firm name, unique in a scenario")
+
+    @field_validator("name")
+    @classmethod
+    def _name_can_be_named(cls, name: str) -> str:
+        """A firm is named in ``--set firms.NAME.TRAIT`` and in the UI's page address: a name with a dot,
+        '=' or '*', or one that is a number (read as the firm's position), would name something else."""
+        if any(mark in name for mark in ".=*") or name.strip().isdigit():
+            raise ValueError(f"firm name {name!r} must not contain '.', '=' or '*' nor be a number")
+        return name
+
     initial_cash: float = param(50.0, 0.0, 1e5, "$B", "Cash and liquid funds at the start")
     core_profit: float = param(0.0, 0.0, 1e4, "$B per year", "Operating cash flow of the non-AI business at the start")
     core_profit_growth: float = param(0.1, -0.5, 1.0, "per year", "Annual growth rate of the core (non-AI) profit")

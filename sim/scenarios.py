@@ -61,12 +61,19 @@ def read_data(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as err:
         raise ParameterError(f"{path}: cannot read: {err.strerror or err}") from None
+    return parse_toml(text, str(path))
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """TOML text as data; a `ParameterError` naming ``source`` if it cannot be read."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ParameterError(f"{path}: TOML syntax error: {err}") from None
+        raise ParameterError(f"{source}: TOML syntax error: {err}") from None
     except RecursionError:
-        raise ParameterError(f"{path}: TOML nested too deeply to read") from None
+        raise ParameterError(f"{source}: TOML nested too deeply to read") from None
+    except ValueError as err:  # e.g. an integer longer than Python converts (4,300 digits)
+        raise ParameterError(f"{source}: cannot read a value: {err}") from None
 
 
 SECTIONS = {"environment": Environment, "drivers": Drivers}

@@ -85,7 +85,9 @@ def test_edits_survive_switching_scenarios():
     session.choose("baseline")
     assert session.edits() == [("drivers.sunk_cost", 0.0)] and session.applied_edits() == [("drivers.sunk_cost", 0.0)]
     session.discard_edits()
-    assert not session.is_edited() and not session.applied_edits()
+    assert not session.is_edited() and session.pending() == ["1 edited value"]  # Reset runs the file again
+    session.reset()
+    assert not session.applied_edits()
 
 
 def test_a_saved_scenario_file_loads_back_with_identical_results():
@@ -169,3 +171,63 @@ def test_a_fixed_value_or_seed_clears_an_old_refusal():
     session.message = "Seed refused: ..."
     session.set_seed(3)
     assert session.message == "" and session.pending() == ["seed 42 → 3", "1 edited value"]
+
+
+def test_a_file_loads_back_as_its_own_scenario_even_when_another_is_as_close():
+    """sunk_cost_trap with its sunk-cost driver off is lecun_is_right's values: the file names its
+    scenario, and it comes back as that one (its story, its steps), not the first alike."""
+    saved = Session("sunk_cost_trap")
+    saved.apply({"drivers.sunk_cost": 0.0})
+    other = Session()
+    assert other.load_file("f.toml", saved.scenario_file().encode())
+    assert other.scenario_name == "sunk_cost_trap" and other.applied_edits() == saved.applied_edits()
+
+
+def test_try_steps_are_experiments_against_the_file_not_piled_up():
+    session = Session()
+    first, second = session.base.try_next[:2]
+    session.apply(dict(first.set))
+    session.apply(dict(second.set))
+    assert session.applied_edits() == list(second.set.items())
+
+
+def test_an_edit_that_breaks_a_try_step_still_saves_the_run():
+    session = Session("scaling_miracle")
+    assert session.set_value("environment.llm_anchor_quality", "1.3") is None and session.reset()
+    text = session.scenario_file()  # a step (the low ceiling of 1.3) no longer fits: it is left out
+    loaded = Session()
+    assert (
+        loaded.load_file("f.toml", text.encode())
+        and loaded.model.config.environment == session.model.config.environment
+    )
+    assert len(loaded.model.config.try_next) == len(load_scenario("scaling_miracle").try_next)  # the library's own
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"x = " + b"[" * 200_000, "nested too deeply"),
+        (b"x = " + b"9" * 5_000, "cannot read a value"),
+    ],
+)
+def test_a_file_python_cannot_parse_is_refused_with_one_line(data, said):
+    session = Session()
+    assert not session.load_file("f.toml", data) and said in session.message
+
+
+def test_a_step_for_a_replaced_model_does_nothing():
+    session = Session()
+    old = session.model
+    session.reset()
+    assert not session.step(old) and session.quarter == 0
+    assert session.step(session.model) and session.quarter == 1
+
+
+def test_an_upload_larger_than_the_page_sends_is_refused_before_decoding():
+    from viz.upload import uploaded
+
+    assert uploaded({"name": "f.toml", "data": "eD0x"}, limit=10) == ("f.toml", b"x=1")
+    with pytest.raises(ValueError, match="larger than the page sends"):
+        uploaded({"name": "f.toml", "data": "A" * 100}, limit=10)
+    with pytest.raises(ValueError, match="not a file"):
+        uploaded({"name": "f.toml", "data": "not base64!"}, limit=10)

@@ -34,7 +34,7 @@ def UncertaintyView(session: Session, refresh, version: int):
         refresh()
 
     solara.Markdown(
-        f"Run **{session.run_label}** over {UNCERTAINTY_SEEDS} seeds at once and see how much of the outcome is "
+        f"Run **{session.draft_label}** over {UNCERTAINTY_SEEDS} seeds at once and see how much of the outcome is "
         "luck: the line is the median, the bands hold the middle 50% and 90% of the runs."
     )
     solara.Button(f"Run {UNCERTAINTY_SEEDS} seeds", on_click=run, color="primary")
@@ -135,7 +135,7 @@ def ExplainView(session: Session, firm: str, set_firm, version: int):
         "points (+ toward LLMs): how much lower or higher the target would be without that term. For what-if "
         "answers, switch drivers off under Parameters and use Compare."
     )
-    solara.Markdown("### This run, quarter by quarter")
+    solara.Markdown(f"### This run ({session.run_label}), quarter by quarter")
     solara.Select("Firm", value=firm, values=run.firms, on_value=set_firm, dense=True, style={"max-width": "320px"})
     if run.table.empty:
         solara.Text("Run a few quarters first (Step or Play).")
@@ -145,7 +145,7 @@ def ExplainView(session: Session, firm: str, set_firm, version: int):
         wide = mine.pivot_table(index=["step", "quarter"], columns="term", values="effect_on_target", sort=False)
         wide = (100 * wide[list(TERMS)]).round(1).reset_index().drop(columns="step")
         Table(wide.iloc[::-1], f"{firm}: each term's push on its target share of LLM spending (share points)")
-    solara.Markdown(f"### Over the whole run and {EXPLAIN_SEEDS} seeds")
+    solara.Markdown(f"### {session.draft_label}: over the whole run and {EXPLAIN_SEEDS} seeds")
     solara.Button("Explain this scenario", on_click=explain, color="primary")
     if error:
         solara.Error(error)

@@ -127,11 +127,13 @@ def App(session: Session, fail):
         "intrusive" cancelling traces every line the thread runs, which halved the Play rate."""
         if not playing:
             return
+        model = session.model  # Reset, a new scenario or a loaded file replace it: then the loop stops
         try:
-            while session.model.running and not cancel.is_set():
+            while model.running and not cancel.is_set():
                 started = time.perf_counter()
                 rendered.clear()
-                session.step()
+                if not session.step(model):
+                    break
                 refresh()
                 rendered.wait(timeout=2.0)
                 cancel.wait(max(0.0, 1.0 / speed - (time.perf_counter() - started)))
@@ -224,7 +226,13 @@ def App(session: Session, fail):
 @solara.component
 def Bar(session: Session, playing, set_playing, speed, choose_speed, step, reset, choose, set_seed, version):
     """The controls, always on screen: scenario, seed, play, step, reset, speed, the quarter; under them,
-    what the run is and what Reset would change."""
+    what the run is, what Reset would change, and a way back to the scenario's file."""
+
+    def discard():
+        set_playing(False)
+        session.discard_edits()
+        reset()
+
     at_end = not session.model.running
     start = session.model.config.environment.start_year
     label = quarter_label(start + max(session.quarter - 1, 0) / 4.0)
@@ -268,6 +276,8 @@ def Bar(session: Session, playing, set_playing, speed, choose_speed, step, reset
                 style={"color": "#8a4b00", "font-weight": "600"},
                 classes=["aisim-pending"],
             )
+        if session.is_edited() or session.applied_edits():
+            solara.Button("Back to the file", icon_name="mdi-undo", text=True, small=True, on_click=discard)
         if session.seed_error:
             solara.Text(f"Refused: {session.seed_error}", style={"color": "#b00020"})
         if session.quarter:

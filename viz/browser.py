@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from sim.processes import die_with_parent
+from viz.assets import TEST_PACKAGES
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -30,7 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-AXE = ("axe-core@4.14.1", "axe.min.js")
+AXE = (TEST_PACKAGES[0], "axe.min.js")
 """The accessibility checker's script: a test package `viz.assets` installs."""
 VEGA_SCRIPTS = (
     "vega@5/build/vega.min.js",

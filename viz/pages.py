@@ -104,14 +104,14 @@ def ScenarioFile(session: Session, refresh: Callable[[], None]):
         "(aisim run FILE --seed N) and this page loads back (below)."
     )
     solara.FileDownload(
-        lambda: session.scenario_file().encode(),
+        session.scenario_file_bytes,
         filename=session.csv_name.removesuffix(".csv") + ".toml",
         label="Download scenario file",
     )
 
     def load(upload: dict):
         try:
-            name, data = uploaded(upload)
+            name, data = uploaded(upload, UPLOAD_LIMIT)
         except ValueError as err:  # a crafted widget message
             session.message = f"Could not load the file: {err}"
         else:

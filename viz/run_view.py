@@ -17,7 +17,7 @@ from sim.outputs import frontier_training_table, quarter_label
 from viz import charts
 from viz.glossary import GLOSSARY, explain
 from viz.range import RangeInput
-from viz.session import RunSnapshot, Session
+from viz.session import RunSnapshot, Session, when
 from viz.vega import VegaChart
 
 CHART_GROUPS = charts.CHART_GROUPS
@@ -155,17 +155,11 @@ def SoFar(session: Session, run: RunSnapshot):
     if run.table.empty:
         return
     summary = run.model.summary(SO_FAR)
-    start = run.model.config.environment.start_year
-    over = not run.model.running
-
-    def when(step: float) -> str:
-        return quarter_label(start + step / 4.0) if step == step else ("never" if over else "not yet")
-
     lines = [
         f"LLM share of all AI R&D spend so far: {summary['llm_spend_share']:.0%}",
         f"Spend in the big muddy so far: ${summary['big_muddy_spend']:,.0f}B",
-        f"First pivot to world models: {when(summary['first_pivot_step'])}",
-        f"First world-model breakthrough: {when(summary['first_breakthrough_step'])}",
+        f"First pivot to world models: {when(run.model, summary['first_pivot_step'])}",
+        f"First world-model breakthrough: {when(run.model, summary['first_breakthrough_step'])}",
     ]
     solara.Markdown("#### So far")
     for line in lines + session.prediction.reveal(run.model):

@@ -12,7 +12,6 @@ import copy
 import math
 import re
 import threading
-import tomllib
 import urllib.parse
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ from sim.ensemble import run_seeds
 from sim.noise import check_seed, fresh_seed
 from sim.outputs import never_as_end, quarter_label, run_summary_arrays
 from sim.params import MAX_SEED, Firm, format_validation_error, validate_scenario
-from sim.scenarios import SECTIONS, apply_overrides, scenario_toml
+from sim.scenarios import SECTIONS, apply_overrides, apply_try_step, parse_toml, scenario_toml
 
 BAND_SERIES = {
     "llm_spend_share": "LLM share of all AI R&D spend",
@@ -175,10 +174,11 @@ class Session:
         self.reset()
 
     def apply(self, assignments: dict) -> bool:
-        """Apply named changes (``--set`` names, as in a scenario's try-next steps) to the draft and
-        rerun with them; False (with a message) if they do not give a valid scenario."""
+        """Rerun the scenario's file with named changes (``--set`` names, as in its try-next steps): each
+        step is one experiment against the file, not piled on earlier edits. False (with a message) if
+        they do not give a valid scenario."""
         try:
-            self.draft = _validated(apply_overrides(self.draft, assignments), ", ".join(assignments))
+            self.draft = _validated(apply_overrides(self._dump(self.base), assignments), ", ".join(assignments))
         except ParameterError as err:
             self.message = str(err)
             return False
@@ -187,18 +187,19 @@ class Session:
 
     def load_file(self, name: str, data: bytes) -> bool:
         """Load a scenario file, as `scenario_file` saves it: its values become edits of the library
-        scenario with the same firms that it differs least from, and the seed in its note is used.
+        scenario it names (or, if it names none with its firms, the one with the same firms that it
+        differs least from), and the seed in its note is used.
         False (with a message naming the file) if it cannot be loaded; nothing changes then."""
         try:
             if len(data) > UPLOAD_LIMIT:
                 raise ParameterError(f"it is larger than {UPLOAD_LIMIT:,} bytes")
             text = data.decode("utf-8")
-            parsed = tomllib.loads(text)
+            parsed = parse_toml(text, "it")
             if "extends" in parsed:
                 raise ParameterError("it extends another scenario; run it with `aisim run FILE` instead")
             loaded = validate_scenario(parsed, "it").model_dump()
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError, ParameterError) as err:
-            reason = "it is not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err)
+        except (UnicodeDecodeError, ParameterError) as err:
+            reason = "it is not UTF-8 text" if isinstance(err, UnicodeDecodeError) else str(err).removeprefix("it: ")
             self.message = f"Could not load {name}: {reason}"
             return False
         firms = [firm["name"] for firm in loaded["firms"]]
@@ -206,13 +207,14 @@ class Session:
         for library in scenario_names():
             base = load_scenario(library).model_dump()
             if [firm["name"] for firm in base["firms"]] == firms:
-                matches.append((len(_differences(base, {**base, **_parameters(loaded)})), library))
+                differences = len(_differences(base, {**base, **_parameters(loaded)}))
+                matches.append((library != loaded["name"], differences, library))  # its own scenario first
         if not matches:
             self.message = (
                 f"Could not load {name}: its firms match no scenario of the library; run it with aisim run FILE"
             )
             return False
-        library = min(matches)[1]
+        library = min(matches)[2]
         seed = SEED_NOTE.search(text.partition("\n")[0])
         self._drafts[self.scenario_name] = self.draft
         self.scenario_name, self.base = library, load_scenario(library)
@@ -224,10 +226,9 @@ class Session:
         return self.reset()
 
     def discard_edits(self) -> None:
-        """Back to the scenario's file, and rerun."""
+        """Back to the scenario's file (the next Reset runs it)."""
         self.draft = self.base.model_dump()
         self.errors.clear()
-        self.reset()
 
     def value(self, path: str):
         """A draft value by path: ``environment.llm_ceiling``, ``drivers.sunk_cost``, ``firms.2.openness``."""
@@ -311,7 +312,21 @@ class Session:
             if edits
             else ""
         )
-        return scenario_toml(self.model.config, note=f"{note}; watched with seed {self.model.seed}.")
+        config = self.model.config
+        dump = self._dump(config)
+        steps = [step for step in config.try_next if _fits(dump, step)]  # an edit may have made a step invalid
+        return scenario_toml(
+            config.model_copy(update={"try_next": steps}), note=f"{note}; watched with seed {self.model.seed}."
+        )
+
+    def scenario_file_bytes(self) -> bytes:
+        """`scenario_file` as bytes, for a download button (a bound method: the same each redraw)."""
+        return self.scenario_file().encode()
+
+    @property
+    def draft_label(self) -> str:
+        """What Uncertainty, Compare and Explain run: the scenario as edited (applied or not)."""
+        return f"{self.scenario_name} (edited)" if self.is_edited() else self.scenario_name
 
     def scenario(self) -> Scenario:
         """The draft as a validated scenario (ParameterError if the combination is invalid)."""
@@ -357,13 +372,14 @@ class Session:
         self.message = ""
         return True
 
-    def step(self) -> bool:
-        """Advance one quarter; False once the run is over."""
+    def step(self, model: AIRaceModel | None = None) -> bool:
+        """Advance one quarter (of ``model`` only, if given: False if Reset has replaced it); False
+        once the run is over."""
         with self._stepping:
-            model = self.model  # Reset may replace it meanwhile
-            if not model.running:
+            current = self.model  # Reset may replace it meanwhile
+            if (model is not None and current is not model) or not current.running:
                 return False
-            model.step()
+            current.step()
         return True
 
     @property
@@ -424,7 +440,7 @@ class Session:
             raise ValueError("only scenarios of the library can be compared")
         mine = self.scenario()
         theirs = self.base if other == EDITED else load_scenario(other)
-        label_a = f"{self.scenario_name} (edited)" if self.is_edited() else self.scenario_name
+        label_a = self.draft_label
         label_b = f"{self.scenario_name} (file)" if other == EDITED else other
         rows, series, runs = [], [], {}
         for label, scenario in ((label_a, mine), (label_b, theirs)):
@@ -461,6 +477,14 @@ def address_query(scenario: str, seed: int, edits: list[tuple[str, object]] = ()
     return urllib.parse.urlencode(items, safe=".=*")
 
 
+def when(model: AIRaceModel, step: float) -> str:
+    """A run's step measure so far as a calendar quarter ("2031Q2"); NaN: "never" once the run is
+    over, "not yet" while it runs."""
+    if step == step:
+        return quarter_label(model.config.environment.start_year + step / 4.0)
+    return "not yet" if model.running else "never"
+
+
 def _quarter_or_never(step: float, start_year: int, steps: int) -> str:
     """A median quarter as a calendar quarter ("2031Q2"), or "never" when it is the run's end (at least
     half the seeds never saw it)."""
@@ -480,6 +504,15 @@ def _differences(before: dict, after: dict) -> list[tuple[str, object]]:
     for old, new in zip(before["firms"], after["firms"], strict=True):
         changed += [(f"firms.{new['name']}.{key}", value) for key, value in new.items() if old.get(key) != value]
     return changed
+
+
+def _fits(data: dict, step) -> bool:
+    """Whether a try-next step still gives a valid scenario from this data."""
+    try:
+        validate_scenario(apply_try_step(data, step))
+    except ParameterError:
+        return False
+    return True
 
 
 def _parameters(data: dict) -> dict:
@@ -505,11 +538,9 @@ class Prediction:
         if not model.history or (self.first_pivot is None and self.llm_share is None):
             return []
         summary, over = model.summary(("first_pivot_step", "llm_spend_share")), not model.running
-        start = model.config.environment.start_year
         lines = []
         if self.first_pivot is not None:
-            step = summary["first_pivot_step"]
-            happened = quarter_label(start + step / 4.0) if step == step else ("never" if over else "not yet")
+            happened = when(model, summary["first_pivot_step"])
             lines.append(f"First pivot to world models: you predicted {self.first_pivot}; the run: {happened}.")
         if self.llm_share is not None:
             share = 100 * summary["llm_spend_share"]

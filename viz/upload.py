@@ -25,9 +25,14 @@ class FileUpload(ipyvue.VueTemplate):
     upload = traitlets.Dict({}).tag(sync=True)
 
 
-def uploaded(upload: dict) -> tuple[str, bytes]:
-    """The file's name and bytes from an ``upload`` value; ValueError if it is not one."""
+def uploaded(upload: dict, limit: int) -> tuple[str, bytes]:
+    """The file's name and bytes (at most ``limit`` + 1 of them, as the page sends) from an ``upload``
+    value; ValueError if it is not one. A larger message (crafted: the page sends no more) is refused
+    before it is decoded."""
     try:
-        return str(upload["name"])[:200], base64.b64decode(upload["data"], validate=True)
+        data = upload["data"]
+        if not isinstance(data, str) or len(data) > 4 * (limit + 1) // 3 + 4:
+            raise ValueError("the upload was larger than the page sends")
+        return str(upload["name"])[:200], base64.b64decode(data, validate=True)
     except (KeyError, TypeError, binascii.Error):
         raise ValueError("the upload was not a file") from None
