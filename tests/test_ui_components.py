@@ -428,3 +428,16 @@ def test_the_server_refuses_to_start_without_its_front_end_files(tmp_path):
         "aisim ui: error: the browser's front-end files are not all installed "
         f"({specs[0]}: dist/main.js missing or changed); run `{sys.executable} -m viz.assets` to install them\n"
     )
+
+
+def test_quick_key_presses_are_all_counted():
+    """Presses quicker than the server reads them arrive as one change: "step:5" after "step:2" is
+    three steps; a crafted value is nothing; a restarted listener counts from 1 again."""
+    from viz.keys import presses_since
+
+    seen: dict[str, int] = {}
+    assert presses_since("step:2", seen) == ("step", 2)
+    assert presses_since("step:5", seen) == ("step", 3)
+    assert presses_since("play:1", seen) == ("play", 1) and presses_since("step:5", seen) == ("step", 0)
+    assert presses_since("step:1", seen) == ("step", 1)  # a new listener
+    assert presses_since("launch:3", seen) == ("", 0) and presses_since("step:x", seen) == ("", 0)

@@ -26,7 +26,7 @@ from viz.analysis import CompareView, ExplainView, UncertaintyView
 from viz.assets import serve_installed_files_only
 from viz.connection import ConnectionWatch
 from viz.controls import ParameterPanel
-from viz.keys import KeyboardShortcuts, action_of
+from viz.keys import KeyboardShortcuts, presses_since
 from viz.pages import AboutView, GlossaryView
 from viz.run_view import CHART_KEYS, Presentation, RunView
 from viz.session import DEFAULT_SCENARIO, DEFAULT_SEED, Session, address_query
@@ -104,6 +104,7 @@ def App(session: Session, fail):
     shown, set_shown = solara.use_state(CHART_KEYS[0])  # the main chart, and the one presented
     firm, set_firm = solara.use_state("")  # the firm "Why?" and Explain explain ("": the default one)
     rendered = solara.use_memo(threading.Event, [])
+    seen_keys = solara.use_memo(dict, [])  # presses of each shortcut handled so far
     router = solara.use_router()
     solara.use_effect(rendered.set, [version])  # effects run once a render is complete
 
@@ -182,19 +183,22 @@ def App(session: Session, fail):
         set_shown(CHART_KEYS[(CHART_KEYS.index(shown) + by) % len(CHART_KEYS)])
 
     def on_key(pressed: str):
-        action = action_of(pressed)
-        if action == "play":
+        action, times = presses_since(pressed, seen_keys)
+        if not times:
+            return
+        if action == "play" and times % 2:
             set_playing(lambda now: not now and session.model.running)
         elif action == "step":
-            step()
+            for _ in range(times):
+                step()
         elif action == "reset":
             reset()
-        elif action == "present":
+        elif action == "present" and times % 2:
             set_presenting(lambda now: not now)
         elif action == "leave":
             set_presenting(False)
         elif presenting and action in ("next", "previous"):
-            cycle(1 if action == "next" else -1)
+            cycle(times if action == "next" else -times)
 
     KeyboardShortcuts.element(on_pressed=on_key)
     solara.Style(PAGE_STYLE)
