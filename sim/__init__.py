@@ -13,8 +13,14 @@ The Mesa model and the sweep engine are imported lazily so that `import sim` sta
 need the parameters or the array mechanisms.
 """
 
+from typing import TYPE_CHECKING
+
 from sim.params import Drivers, Environment, Firm, ParameterError, Scenario
 from sim.scenarios import load_scenario, scenario_names
+
+if TYPE_CHECKING:  # type checkers see the real types of the lazily imported names
+    from sim.model import AIRaceModel
+    from sim.sweeps import sweep
 
 __version__ = "0.1.0"
 

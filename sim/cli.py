@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim import __version__
 from sim.files import write_atomically
 from sim.params import Claim, Drivers, Environment, Firm, ParameterError, Scenario, describe_field, field_bounds
 from sim.scenarios import load_scenario, resolve, scenario_names
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"aisim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
@@ -150,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every parameter set and seed of a sweep spec in lockstep chunks, write the "
         "results to OUT as Parquet as chunks finish, and print a summary. See docs/SWEEPS.md.",
     )
-    sweep.add_argument("spec", metavar="SPEC", help="a sweep spec file (TOML), e.g. scenarios/sweeps/quick.toml")
+    sweep.add_argument(
+        "spec", metavar="SPEC", help="a sweep spec file (TOML), or the name of a bundled one: quick, drivers_lhs, ..."
+    )
     sweep.add_argument("--out", type=Path, required=True, help="results folder (new, or to resume)")
     _add_run_options(sweep)
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")

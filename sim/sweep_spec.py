@@ -19,7 +19,14 @@ import pandas as pd
 from pydantic import ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from sim.params import MAX_SEED, ParameterError, Scenario, StrictModel, format_validation_error, validate_scenario
-from sim.scenarios import apply_overrides, overlapping_overrides, read_data, read_scenario_data, resolve
+from sim.scenarios import (
+    apply_overrides,
+    overlapping_overrides,
+    read_data,
+    read_scenario_data,
+    resolve,
+    scenario_dir,
+)
 from sim.variables import FIRM_MEASURES, FIRM_VARIABLES, MARKET_VARIABLES, RUN_MEASURES
 
 Value = float | int | bool | str
@@ -214,11 +221,28 @@ class SweepSpec(StrictModel):
 
 
 def load_spec(path: str | Path) -> tuple[SweepSpec, dict]:
-    """A validated spec and the plain data of its base scenario (checked with every parameter's extremes)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"{path}: no such sweep spec file")
+    """A validated spec (a file, or the name of a bundled one: `spec_names`) and the plain data of its
+    base scenario (checked with every parameter's extremes)."""
+    path = spec_path(path)
     return spec_from_data(read_data(path), str(path), base_dir=path.parent)
+
+
+def spec_names() -> list[str]:
+    """The sweep specs that come with aisim (``scenarios/sweeps``; in a wheel, with its scenarios)."""
+    return sorted(p.stem for p in (scenario_dir() / "sweeps").glob("*.toml"))
+
+
+def spec_path(name_or_path: str | Path) -> Path:
+    """The file behind a sweep spec path or bundled name; ParameterError listing the names if neither."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    bundled = scenario_dir() / "sweeps" / f"{name_or_path}.toml"
+    if path.suffix != ".toml" and len(path.parts) == 1 and bundled.is_file():
+        return bundled
+    if path.is_dir():
+        raise ParameterError(f"{path}: is a folder, not a sweep spec file")
+    raise ParameterError(f"{path}: no such sweep spec file, nor a bundled spec ({', '.join(spec_names())})")
 
 
 def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None = None) -> tuple[SweepSpec, dict]:

@@ -663,7 +663,7 @@ def load_results(out: str | Path, table: str = "runs") -> pd.DataFrame:
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in notebooks, text in a terminal
 
     class Bar(tqdm):
         monitor_interval = 0  # no monitor thread: worker processes may still be forked

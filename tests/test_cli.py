@@ -104,3 +104,23 @@ def test_a_saved_scenario_runs_exactly_like_the_edits_it_was_saved_from(tmp_path
     assert main(["run", "lecun_leaves", *settings, "--seed", "3", "--out", str(from_edits)]) == 0
     assert from_file.read_bytes() == from_edits.read_bytes()
     assert len(pd.read_csv(from_file)) == 40 * 6  # the five giants and the new lab
+
+
+def test_version_comes_from_one_source(capsys):
+    import tomllib
+    from pathlib import Path
+
+    import sim
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out == f"aisim {sim.__version__}\n"
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]  # read from sim/__init__.py
+
+
+def test_a_bundled_sweep_spec_runs_by_name(tmp_path, capsys):
+    assert main(["sweep", "quick", "--out", str(tmp_path / "out"), "--workers", "1", "--quiet"]) == 0
+    assert (tmp_path / "out" / "manifest.json").is_file()
+    assert main(["sweep", "no_such_spec", "--out", str(tmp_path / "other")]) == 2
+    assert "nor a bundled spec (drivers_lhs, quick, sensitivity)" in capsys.readouterr().err
