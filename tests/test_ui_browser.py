@@ -613,6 +613,7 @@ def test_a_downloaded_scenario_file_reruns_identically_and_loads_back(page, tmp_
     choose(page, "Scenario", "scaling_miracle")
     page.get_by_role("button", name="About").click()
     page.get_by_text("Run: scaling_miracle, seed 42").wait_for(timeout=WAIT)
+    page.get_by_text(load_scenario("scaling_miracle").title).first.wait_for(timeout=WAIT)  # About shows it
     page.get_by_label("Load a scenario file (.toml)").set_input_files(str(saved))
     page.get_by_text("Run: baseline (edited: 1 change), seed 42").wait_for(timeout=WAIT)
     page.get_by_role("button", name="Run", exact=True).click()

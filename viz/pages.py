@@ -50,18 +50,22 @@ def AboutView(session: Session, apply: Callable[[dict], None], refresh: Callable
     Prose(scenario.watch)
     solara.Markdown("### How the model works")
     Prose(HOW_IT_WORKS)
-    if scenario.claims:
-        solara.Markdown("### What the scenario claims (tested over many seeds)")
-        for claim in scenario.claims:
-            placebo = ", ".join(f"{name} = {value}" for name, value in claim.placebo.items())
-            Prose(f"• {claim.text} (It must fail with {placebo}.)")
-    if scenario.try_next:
-        solara.Markdown("### Things to try")
-        for step in scenario.try_next:
-            changes = ", ".join(f"{name} = {value}" for name, value in step.set.items())
-            with solara.Row(style={"align-items": "center", "gap": "12px"}):
-                solara.Button("Try it", on_click=lambda s=step: apply(dict(s.set)), color="primary", outlined=True)
-                Prose(f"{step.text} ({changes}; the run restarts with the same seed.)")
+    # The lists below vary in length from scenario to scenario: each sits in its own column, so that
+    # what follows keeps its place and its widgets (a file being chosen is not lost to a re-render).
+    with solara.Column(gap="0px"):
+        if scenario.claims:
+            solara.Markdown("### What the scenario claims (tested over many seeds)")
+            for claim in scenario.claims:
+                placebo = ", ".join(f"{name} = {value}" for name, value in claim.placebo.items())
+                Prose(f"• {claim.text} (It must fail with {placebo}.)")
+    with solara.Column(gap="4px"):
+        if scenario.try_next:
+            solara.Markdown("### Things to try")
+            for step in scenario.try_next:
+                changes = ", ".join(f"{name} = {value}" for name, value in step.set.items())
+                with solara.Row(style={"align-items": "center", "gap": "12px"}):
+                    solara.Button("Try it", on_click=lambda s=step: apply(dict(s.set)), color="primary", outlined=True)
+                    Prose(f"{step.text} ({changes}; the run restarts with the same seed.)")
     ScenarioFile(session, refresh)
     solara.Markdown("### Keyboard shortcuts")
     for key, what in SHORTCUTS.items():
