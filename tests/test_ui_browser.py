@@ -219,6 +219,7 @@ def test_the_front_end_proxy_serves_installed_files_only(server):
         assert status("aisim-test-decoy@1.0.0/dist") == 404
         assert (decoy / "dist" / "ok.js").is_file(), "the proxy deleted an installed folder"
         assert status("aisim-test-decoy@1.0.0/dist/ok.js") == 200
+        assert status("requirejs@2.3.6/require.min.js") == 200  # Solara's Markdown asks for it in notebooks
         started = time.monotonic()
         assert status("aisim-no-such-package@9.9.9/index.js") == 404
         assert time.monotonic() - started < 2.0

@@ -441,3 +441,21 @@ def test_quick_key_presses_are_all_counted():
     assert presses_since("play:1", seen) == ("play", 1) and presses_since("step:5", seen) == ("step", 0)
     assert presses_since("step:1", seen) == ("step", 1)  # a new listener
     assert presses_since("launch:3", seen) == ("", 0) and presses_since("step:x", seen) == ("", 0)
+
+
+def test_a_file_the_npm_package_lacks_is_supplied_and_recorded(tmp_path):
+    """Solara's Markdown asks for requirejs@.../require.min.js, which the npm tarball does not hold:
+    the installer adds it (a copy of require.js), records it in the manifest, and adds it to a folder
+    installed before, without npm."""
+    from viz.assets import MANIFEST, add_copies, package_problem, write_manifest
+
+    target = tmp_path / "requirejs@2.3.6"
+    target.mkdir()
+    (target / "require.js").write_text("var requirejs;\n")
+    write_manifest(target, "requirejs@2.3.6")  # as installed before the copy was listed
+    assert add_copies(target, "requirejs@2.3.6")
+    assert (target / "require.min.js").read_text() == "var requirejs;\n"
+    assert "require.min.js" in (target / MANIFEST).read_text() and package_problem(target, "requirejs@2.3.6") == ""
+    assert not add_copies(target, "requirejs@2.3.6")  # once
+    (target / "require.min.js").unlink()
+    assert package_problem(target, "requirejs@2.3.6") == "requirejs@2.3.6: require.min.js missing or changed"

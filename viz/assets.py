@@ -37,6 +37,10 @@ ASSET_REFERENCE = re.compile(
 )
 TEST_PACKAGES = ("axe-core@4.14.1",)
 """Installed beside the page's packages, for tests only (pinned: a new axe version adds rules)."""
+COPIES = {"requirejs": {"require.min.js": "require.js"}}
+"""Files Solara asks its CDN for that the package's npm tarball lacks (the CDN minifies on the fly),
+by package name: the unminified file, copied under the asked name, serves (Solara's Markdown in a
+notebook loads ``requirejs@.../require.min.js``: offline it failed with 7-second timeouts)."""
 MANIFEST = ".aisim-installed"
 """In each package folder: ``{"package": spec, "files": {path: [size, sha256]}}``."""
 
@@ -85,6 +89,8 @@ def install(folder: Path | None = None, quiet: bool = False) -> list[str]:
     for spec in [*required_packages(), *TEST_PACKAGES]:
         target = folder / spec
         if not package_problem(target, spec, hashes=True):
+            if add_copies(target, spec):  # a folder installed before a copy was listed
+                installed.append(spec)
             continue
         if npm is None:
             raise SystemExit("npm is needed to install the UI's front-end files (apt-get install npm, or Node.js)")
@@ -98,11 +104,25 @@ def install(folder: Path | None = None, quiet: bool = False) -> list[str]:
             if target.exists():
                 shutil.rmtree(target)
             _unpack(tarball, target)
+        add_copies(target, spec, write=False)
         write_manifest(target, spec)
         installed.append(spec)
         if not quiet:
             print(f"installed {spec} into {target}")
     return installed
+
+
+def add_copies(target: Path, spec: str, write: bool = True) -> bool:
+    """Add the files of `COPIES` that the package in ``target`` lacks (and, with ``write``, record them
+    in its manifest); whether any was added."""
+    added = False
+    for name, source in COPIES.get(spec.rpartition("@")[0], {}).items():
+        if not (target / name).is_file() and (target / source).is_file():
+            shutil.copyfile(target / source, target / name)
+            added = True
+    if added and write:
+        write_manifest(target, spec)
+    return added
 
 
 def write_manifest(target: Path, spec: str) -> None:
