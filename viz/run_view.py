@@ -56,22 +56,33 @@ def Words(text: str, size: int = 12):
     )
 
 
-def run_chart(key: str, run: RunSnapshot, size: str = "small") -> dict:
-    """The spec of one of the run's charts (a key of CHART_KEYS), "small" or "large"."""
-    environment = run.model.config.environment
-    domain = (environment.start_year, environment.start_year + run.model.max_steps / 4.0)
-    events = charts.breakthrough_rules(run.table)
-    if key in charts.FIRM_CHARTS:
-        return charts.firm_chart(run.table, key, run.firms, domain, events, size=size)
-    if key in charts.MARKET_CHARTS:
-        return charts.market_chart(run.market, key, environment.start_year, events, domain, size=size, firms=run.firms)
-    return charts.frontier_chart(frontier_training_table(run.table, environment), size=size)
+class RunCharts:
+    """The specs of one snapshot's charts. What several charts share (the breakthroughs, the frontier
+    table, the time axis) is computed once per redraw, not once per chart."""
+
+    def __init__(self, run: RunSnapshot):
+        self.run = run
+        environment = run.model.config.environment
+        self.domain = (environment.start_year, environment.start_year + run.model.max_steps / 4.0)
+        self.events = charts.breakthrough_rules(run.table)
+        self.yearly = frontier_training_table(run.table, environment)
+
+    def spec(self, key: str, size: str = "small") -> dict:
+        """The spec of one chart (a key of CHART_KEYS), "small" or "large"."""
+        run = self.run
+        if key in charts.FIRM_CHARTS:
+            return charts.firm_chart(run.table, key, run.firms, self.domain, self.events, size=size)
+        if key in charts.MARKET_CHARTS:
+            start = run.model.config.environment.start_year
+            return charts.market_chart(run.market, key, start, self.events, self.domain, size=size, firms=run.firms)
+        return charts.frontier_chart(self.yearly, size=size)
 
 
 @solara.component
 def RunView(session: Session, shown: str, set_shown, firm: str, set_firm, version: int):
     """The main chart beside the "Why?" panel and the run's key numbers, then one group of charts."""
     run = session.snapshot()
+    specs = RunCharts(run)
     group, set_group = solara.use_state(next(iter(CHART_GROUPS)))
     titles = {chart_title(key): key for key in CHART_KEYS}
     if run.table.empty:
@@ -90,7 +101,7 @@ def RunView(session: Session, shown: str, set_shown, firm: str, set_firm, versio
                 style={"max-width": "420px"},
             )
             if not run.table.empty:
-                Chart(run_chart(shown, run), chart_title(shown), version, "canvas")
+                Chart(specs.spec(shown), chart_title(shown), version, "canvas")
                 Words(chart_title(shown))
         with solara.Column(style={"flex": "1 1 320px", "min-width": "0"}, gap="4px"):
             WhyPanel(run, firm, set_firm, version)
@@ -101,11 +112,10 @@ def RunView(session: Session, shown: str, set_shown, firm: str, set_firm, versio
     with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
         for key in [key for key in CHART_GROUPS.get(group, []) if key != shown]:  # the main one is above
             with solara.Column(style={"flex": "1 1 380px", "min-width": "0"}, gap="0px"):
-                Chart(run_chart(key, run), chart_title(key), version, "canvas")
+                Chart(specs.spec(key), chart_title(key), version, "canvas")
                 Words(chart_title(key))
-    yearly = frontier_training_table(run.table, run.model.config.environment)
-    if not yearly.empty:
-        solara.Text(charts.frontier_caption(yearly), style={"font-size": "13px"})
+    if not specs.yearly.empty:
+        solara.Text(charts.frontier_caption(specs.yearly), style={"font-size": "13px"})
 
 
 def explained_firm(firms: list[str], firm: str) -> str:
@@ -146,7 +156,7 @@ def WhyPanel(run: RunSnapshot, firm: str, set_firm, version: int):
     for line in explanation.binding:
         solara.Text(line, style={"font-size": "13px"})
     Chart(charts.drivers_chart(explanation.effects, chosen), "Why", version)
-    Words("expected value, revenue feedback, competitive pressure, scaling optimism, sunk cost, investor pressure")
+    Words(", ".join(explanation.effects))  # the terms' names
 
 
 @solara.component
@@ -184,5 +194,5 @@ def Presentation(session: Session, shown: str, cycle, version: int, leave):
         solara.Text("Press Space to play, → to step.", style={"font-size": "24px", "padding": "8px"})
         return
     with solara.Column(style={"padding": "0 8px"}):
-        Chart(run_chart(shown, run, "large"), chart_title(shown), version, "canvas")
+        Chart(RunCharts(run).spec(shown, "large"), chart_title(shown), version, "canvas")
         Words(chart_title(shown), 18)
