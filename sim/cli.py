@@ -552,6 +552,7 @@ def _write_text(text: str, path: Path) -> None:
 def command_sweep(args: argparse.Namespace) -> int:
     """`aisim sweep`: run a sweep spec into a results folder."""
     from sim.sweeps import estimate, run_sweep
+    from sim.tables import GLOBS, TABLES
 
     if args.scheduler is not None:
         _quiet_dask_logs()
@@ -587,7 +588,8 @@ def command_sweep(args: argparse.Namespace) -> int:
         f"{report.runs} runs, {report.failed} failed; this time {report.runs_run} runs in {report.seconds:.1f} s "
         f"({rate:,.0f} runs/s), {report.chunks_skipped} chunks already done"
     )
-    print(f"results: {args.out / 'runs'} (one row per run), manifest: {args.out / 'manifest.json'}")
+    written = [table for table in TABLES if any((args.out / table).glob("*.parquet"))]
+    print(f"results: {', '.join(str(args.out / GLOBS[t]) for t in written)}; manifest: {args.out / 'manifest.json'}")
     if report.failed:
         print(f"{report.failed} runs failed: their rows have status 'failed' and the error", file=sys.stderr)
     return 1 if report.failed else 0

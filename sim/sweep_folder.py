@@ -5,7 +5,9 @@
                                           hash of its planned runs, failed runs, size and SHA-256 of
                                           each of its files, the model identity)
     OUT/runs/chunk-000000.parquet ...     one row per run: parameters, seed, measures
+    OUT/firms/chunk-000000.parquet ...    one row per run and firm: the firm measures, when asked for
     OUT/series/chunk-000000.parquet ...   per-step variables, when the spec asks for them
+                                          (`sim.tables`: the columns, their names and metadata)
     OUT/.lock                             held by the one process writing the folder
 
 A chunk counts as done only when its ledger line is there and its files still match it: on
@@ -14,8 +16,8 @@ the files it must have, their sizes and checksums, the model identity it was mad
 any chunk that fails is run again. Every file is written under a per-process temporary name and renamed, and the ledger
 line is appended last, so a sweep killed at any point leaves only chunks that verify or
 chunks that are redone. The model identity (spec hash, base scenario hash, a hash of the model's
-code, aisim, numpy and scipy versions) is in the manifest and in each ledger line, so a damaged manifest can be rebuilt
-on resume without trusting chunks of another model.
+code, the versions of aisim, Python and the libraries) is in the manifest and in each ledger
+line, so a damaged manifest can be rebuilt on resume without trusting chunks of another model.
 """
 
 from __future__ import annotations
@@ -31,16 +33,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sim.files import write_atomically
 from sim.params import ParameterError
+from sim.tables import TABLES, Layout
 
 MANIFEST = "manifest.json"
 LEDGER = "chunks.jsonl"
 LOCK = ".lock"
-TABLES = ("runs", "series")
 
 
 @dataclass
@@ -59,20 +60,32 @@ def chunk_name(index: int) -> str:
 def model_identity(spec_hash: str, base: dict) -> dict[str, str]:
     """What must not change between a sweep's start and its resume: the spec, the base scenario,
     the model's code itself (a hash of every module of ``sim``, so that an edit without a new
-    version number counts) and the libraries whose results the runs depend on."""
-    import scipy
+    version number counts), Python and the libraries the runs and their files depend on."""
+    import platform
+    from importlib.metadata import version
 
     import sim
 
-    scenario = hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return {
+    identity = {
         "spec_hash": spec_hash,
-        "base_scenario_hash": scenario,
+        "base_scenario_hash": scenario_hash(base),
         "aisim_version": sim.__version__,
         "code_hash": _code_hash(),
-        "numpy_version": np.__version__,
-        "scipy_version": scipy.__version__,
+        "python_version": platform.python_version(),
     }
+    identity.update({f"{package}_version": version(package) for package in PACKAGES})
+    return identity
+
+
+PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "mesa")
+"""Libraries whose versions a sweep records and resume compares: numpy and scipy compute the runs
+(scipy samples lhs and sobol plans), pandas and pyarrow write the files, pydantic validates the
+scenarios, mesa runs the model the engine is checked against."""
+
+
+def scenario_hash(data: dict) -> str:
+    """A short hash of a resolved scenario's data (parents and overrides applied)."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 @functools.cache
@@ -88,8 +101,8 @@ IDENTITY_NAMES = {
     "base_scenario_hash": "a base scenario (parameters, parents included) of hash",
     "aisim_version": "aisim",
     "code_hash": "model code (the sim package's modules) of hash",
-    "numpy_version": "numpy",
-    "scipy_version": "scipy (its samplers make lhs and sobol plans)",
+    "python_version": "Python",
+    **{f"{package}_version": package for package in PACKAGES},
 }
 
 
@@ -233,6 +246,15 @@ def _check_identity(out: Path, recorded: dict, identity: dict[str, str]) -> None
             f"{out}: holds the results of a different sweep spec (hash {recorded.get('spec_hash')}, this spec "
             f"{identity['spec_hash']}); resuming would mix them. Use another --out folder."
         )
+    if recorded.get("base_scenario_hash") != identity["base_scenario_hash"]:
+        spec = recorded.get("spec")
+        name = spec.get("scenario") if isinstance(spec, dict) else None
+        raise ParameterError(
+            f"{out}: the base scenario {name or '(not recorded)'!r} (or a scenario it extends) has changed since "
+            f"this sweep's runs were made (scenario hash {recorded.get('base_scenario_hash', 'not recorded')} then, "
+            f"{identity['base_scenario_hash']} now); resuming would mix results of two models. Restore the "
+            "scenario file (the manifest holds its data as it was, under 'base_scenario'), or use another --out folder."
+        )
     for key, now in identity.items():
         if recorded.get(key) != now:
             raise ParameterError(
@@ -286,7 +308,9 @@ def _problem(out: Path, index: int, entry: dict, identity: dict[str, str], expec
         return "its rows or run ids do not match the plan"
     if entry.get("plan") != expected.plan_hash_of(index):
         return "its runs' parameters or seeds do not match the plan"
-    names = {f"runs/{chunk_name(index)}", *(f"series/{chunk_name(index)}" for t in expected.tables if t == "series")}
+    names = {f"{table}/{chunk_name(index)}" for table in expected.tables}
+    if entry["failed"] == len(runs):  # runs that never ran have no series
+        names.discard(f"series/{chunk_name(index)}")
     if set(entry["files"]) != names or not isinstance(entry["failed"], int):
         return "its ledger line does not list the chunk's files"
     for name, recorded in entry["files"].items():
@@ -301,20 +325,28 @@ def _problem(out: Path, index: int, entry: dict, identity: dict[str, str], expec
 
 
 def record_chunk(
-    out: Path, index: int, runs: pd.DataFrame, series: pd.DataFrame | None, failed: int, identity: dict, plan: str
+    out: Path,
+    index: int,
+    frames: dict[str, pd.DataFrame],
+    failed: int,
+    identity: dict,
+    plan: str,
+    layout: Layout,
 ) -> None:
-    """Write a finished chunk's files, then its ledger line (the line is what makes it count as done)."""
+    """Write a finished chunk's tables (``frames``, by table name; the runs table is needed), then
+    its ledger line (the line is what makes it count as done)."""
+    import pyarrow.parquet as pq
+
     files = {}
-    for table, frame in (("series", series), ("runs", runs)):
-        if frame is None:
-            continue
+    for table in sorted(frames, key=lambda name: name == "runs"):  # the runs table last
         name = f"{table}/{chunk_name(index)}"
-        write_atomically(out / name, lambda temporary, frame=frame: frame.to_parquet(temporary, index=False))
+        arrow = layout.arrow(table, frames[table])
+        write_atomically(out / name, lambda temporary, arrow=arrow: pq.write_table(arrow, temporary))
         files[name] = {"bytes": (out / name).stat().st_size, "sha256": file_sha256(out / name)}
-    run_ids = runs.run_id.to_numpy()
+    run_ids = frames["runs"].run_id.to_numpy()
     entry = {
         "chunk": index,
-        "rows": len(runs),
+        "rows": len(run_ids),
         "first_run_id": int(run_ids[0]),
         "last_run_id": int(run_ids[-1]),
         "failed": failed,

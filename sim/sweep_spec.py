@@ -27,6 +27,7 @@ from sim.scenarios import (
     resolve,
     scenario_dir,
 )
+from sim.tables import KEY_COLUMNS_OF_RUNS, check_unique, column_name, firm_column
 from sim.variables import FIRM_MEASURES, FIRM_VARIABLES, MARKET_VARIABLES, RUN_MEASURES
 
 Value = float | int | bool | str
@@ -261,6 +262,7 @@ def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None
         raise ParameterError(
             f"{source}: parameters '{first}' and '{second}' set the same field; vary it under one name"
         )
+    _check_columns(spec, base, source)
     for name, parameter in spec.parameters.items():
         if parameter.values is not None:
             probes = parameter.values
@@ -276,6 +278,15 @@ def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None
             except ParameterError as err:
                 raise ParameterError(f"{source}: {err}") from None
     return spec, base
+
+
+def _check_columns(spec: SweepSpec, base: dict, source: str) -> None:
+    """Refuse names that would share a column of the results (`sim.tables.column_name`)."""
+    firms = [firm["name"] for firm in base.get("firms", [])]
+    names = {name: name for name in (*KEY_COLUMNS_OF_RUNS, *spec.outputs.measures)}
+    names.update({name: column_name(name) for name in spec.parameters})
+    names.update({f"{f}.{m}": firm_column(f, m) for m in spec.outputs.firm_measures for f in firms})
+    check_unique(names, source)
 
 
 def _scenario_path(name: str, base_dir: Path | None) -> Path:

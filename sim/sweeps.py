@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim import sweep_folder as folder
+from sim import tables
 from sim.arrays import ModelParams
 from sim.ensemble import run_batch
 from sim.outputs import FirmMeasures, RunMeasures, measure_inputs
@@ -45,6 +46,7 @@ NO_WORKER_TIMEOUT = 120.0  # seconds without a Dask worker before a sweep gives 
 FIRM_QUARTERS_PER_SECOND = 500_000  # one process's lockstep speed, measured on a 2-core VM (bench/)
 STATE_ARRAYS = 60  # arrays of (runs, firms) a chunk holds besides its recorded history
 CONNECT_TIMEOUT = "10s"
+NONFINITE = "non-finite values (NaN or infinity) in the model state by quarter {}"
 
 
 @dataclass
@@ -62,12 +64,19 @@ class ChunkTask:
 
 @dataclass
 class ChunkResult:
-    """What a chunk produced: the runs table, the series table (or None) and its failures."""
+    """What a chunk produced: its tables (`sim.tables`: runs; firms and series when asked) and its
+    failed runs."""
 
     index: int
     runs: pd.DataFrame
     series: pd.DataFrame | None
     failed: int = 0
+    firms: pd.DataFrame | None = None
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The chunk's tables by name, those it has only."""
+        found = {"runs": self.runs, "firms": self.firms, "series": self.series}
+        return {name: table for name, table in found.items() if table is not None}
 
 
 @dataclass
@@ -111,7 +120,27 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     if not table.run_id.is_monotonic_increasing:
         table = table.sort_values("run_id", kind="stable").reset_index(drop=True)
     failed = int((table.status.to_numpy() != "ok").sum())
-    return ChunkResult(task.index, table, pd.concat(series, ignore_index=True) if series else None, failed)
+    runs_table, firms = _output_tables(task, table)
+    return ChunkResult(task.index, runs_table, pd.concat(series, ignore_index=True) if series else None, failed, firms)
+
+
+def _output_tables(task: ChunkTask, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """A chunk's runs table with its columns named and ordered as written (`sim.tables`: the same
+    columns whether runs failed or not), and the firm measures in long form (None if none asked)."""
+    parameters = [name for name in task.runs.columns if name not in ("run_id", "set_id", "seed")]
+    firms = [firm["name"] for firm in task.base["firms"]]
+    table = table.rename(
+        columns={
+            **{name: tables.column_name(name) for name in parameters},
+            **{f"{f}.{m}": tables.firm_column(f, m) for m in task.firm_measures for f in firms},
+        }
+    )
+    columns = tables.table_columns(parameters, task.measures, task.firm_measures, task.series, firms)
+    table = table.reindex(columns=columns["runs"])
+    table["error"] = table.error.astype(object).where(table.status != "ok", None)
+    if not task.firm_measures:
+        return table, None
+    return table, tables.firms_table(table, firms, task.firm_measures)
 
 
 def _run_group(task: ChunkTask, group: pd.DataFrame, scenarios: dict, steps: int, series: list) -> pd.DataFrame:
@@ -139,9 +168,7 @@ def _run_lockstep(task: ChunkTask, group: pd.DataFrame, scenarios: dict, steps: 
     bad = history.first_nonfinite_step
     columns = {
         "status": np.where(bad >= 0, "failed", "ok"),
-        "error": np.where(
-            bad >= 0, [f"non-finite values (NaN or infinity) in the model state by quarter {q}" for q in bad], ""
-        ),
+        "error": [None if q < 0 else NONFINITE.format(q) for q in bad],
     }
     columns.update({name: getattr(run_measures, name)[:, 0] for name in task.measures})
     for measure in task.firm_measures:
@@ -256,9 +283,10 @@ def _run_into_folder(job: _Job, out: Path, resume: bool) -> SweepReport:
         def plan_hash(index: int) -> str:
             return folder.plan_hash(job.plan.iloc[chunk_runs[index].start : chunk_runs[index].stop])
 
-        tables = ("runs", "series") if job.spec.outputs.series else ("runs",)
-        expected = folder.Expected(chunk_runs, plan_hash, tables)
-        manifest = _manifest(job.spec, job.plan, job.chunk_count, identity)
+        layout = _layout(job, identity)
+        columns = _table_columns(job)
+        expected = folder.Expected(chunk_runs, plan_hash, tuple(columns))
+        manifest = _manifest(job, identity, layout, columns)
         state = folder.prepare(out, manifest, identity, expected, resume)
         for line in [*state.notes, *state.redo]:
             print(f"aisim: {out}: {line}", file=sys.stderr)
@@ -267,7 +295,7 @@ def _run_into_folder(job: _Job, out: Path, resume: bool) -> SweepReport:
         kept: list[pd.DataFrame] = []
         for result in job.chunks(todo, already):
             plan = plan_hash(result.index)
-            folder.record_chunk(out, result.index, result.runs, result.series, result.failed, identity, plan)
+            folder.record_chunk(out, result.index, result.tables(), result.failed, identity, plan, layout)
             if job.keep:
                 kept.append(result.runs)
         failed = folder.finish(out, job.chunk_count)
@@ -636,30 +664,55 @@ def connect(address: str) -> Any:
         ) from None
 
 
-def _manifest(spec: SweepSpec, plan: pd.DataFrame, chunk_count: int, identity: dict[str, str]) -> dict:
+def _firm_names(base: dict) -> list[str]:
+    return [firm["name"] for firm in base["firms"]]
+
+
+def _table_columns(job: _Job) -> dict[str, list[str]]:
+    outputs = job.spec.outputs
+    return tables.table_columns(
+        list(job.spec.parameters), outputs.measures, outputs.firm_measures, outputs.series, _firm_names(job.base)
+    )
+
+
+def _layout(job: _Job, identity: dict[str, str]) -> tables.Layout:
+    provenance = {"sweep": job.spec.name, "base_scenario": job.spec.scenario, **identity}
+    return tables.Layout(list(job.spec.parameters), _firm_names(job.base), provenance)
+
+
+def _manifest(job: _Job, identity: dict[str, str], layout: tables.Layout, columns: dict[str, list[str]]) -> dict:
+    spec, plan = job.spec, job.plan
     seeds = spec.replicates.seed_list()
     return {
         "name": spec.name,
         "spec": spec.model_dump(mode="json"),
         **identity,
+        "base_scenario": {"name": job.spec.scenario, "data": job.base},
         "design": spec.design,
         "parameter_sets": int(plan.set_id.nunique()),
         "seeds": seeds if len(seeds) <= 1000 else "see spec.replicates",
         "runs": len(plan),
-        "chunks": chunk_count,
+        "chunks": job.chunk_count,
         "chunk_size": spec.outputs.chunk_size,
+        "tables": {
+            table: {"glob": tables.GLOBS[table], "columns": layout.columns_info(table, names)}
+            for table, names in columns.items()
+        },
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
 def load_results(out: str | Path, table: str = "runs") -> pd.DataFrame:
-    """A sweep folder's runs (or series) table: every finished chunk, sorted by run."""
+    """A sweep folder's table (`sim.tables.TABLES`: runs, firms or series) from every finished chunk,
+    sorted by run (then step; firms keep the scenario's order)."""
+    if table not in tables.TABLES:
+        raise ParameterError(f"table {table!r}: not a results table; valid: {', '.join(tables.TABLES)}")
     files = folder.chunk_files(Path(out), table)
     if not files:
         raise ParameterError(f"{out}: no {table} results")
-    columns = ["run_id", "step", "firm"] if table == "series" else ["run_id"]
     frame = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
-    return frame.sort_values(columns[: 1 if table == "runs" else 2], kind="stable").reset_index(drop=True)
+    order = ["run_id", "step"] if table == "series" else ["run_id"]
+    return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):

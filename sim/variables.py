@@ -93,45 +93,69 @@ MARKET_VARIABLES: dict[str, tuple[str, str]] = {
     "imitation_step": ("quarter", "Quarter from which followers know how the first breakthrough was made (-1: none)"),
 }
 
-FIRM_MEASURES: dict[str, str] = {
-    "pivot_step": "First quarter the firm put most of its budget into world models (x < 0.5); NaN: never",
-    "breakthrough_step": "Quarter of the firm's world-model breakthrough; NaN: none",
-    "big_muddy_spend": "LLM spend ($B) made while the next LLM dollar no longer paid back (payback < 1)",
-    "llm_spend": "Total LLM spend ($B)",
-    "wm_spend": "Total world-model spend ($B)",
-    "mean_x": "Mean share of the budget on LLMs while active",
-    "share_change": "Final market share minus the share in the first quarter",
-    "final_share": "Market share in the last quarter",
-    "final_cash": "Cash at the end ($B)",
-    "final_llm_quality": "LLM quality at the end",
-    "final_wm_quality": "World-model quality at the end",
-    "final_wm_knowledge": "World-model knowledge at the end",
-    "alive": "1 if the firm is still in business at the end, 0 if it exited, NaN if it had not entered yet",
+FIRM_MEASURES: dict[str, tuple[str, str]] = {
+    "pivot_step": (
+        "quarter",
+        "First quarter the firm put most of its budget into world models (x < 0.5); missing: never",
+    ),
+    "breakthrough_step": ("quarter", "Quarter of the firm's world-model breakthrough; missing: none"),
+    "big_muddy_spend": ("$B", "LLM spend ($B) made while the next LLM dollar no longer paid back (payback < 1)"),
+    "llm_spend": ("$B", "Total LLM spend ($B)"),
+    "wm_spend": ("$B", "Total world-model spend ($B)"),
+    "mean_x": ("share", "Mean share of the budget on LLMs while active"),
+    "share_change": ("share", "Final market share minus the share in the first quarter"),
+    "final_share": ("share", "Market share in the last quarter"),
+    "final_cash": ("$B", "Cash at the end ($B)"),
+    "final_llm_quality": ("quality", "LLM quality at the end"),
+    "final_wm_quality": ("quality", "World-model quality at the end"),
+    "final_wm_knowledge": ("knowledge", "World-model knowledge at the end"),
+    "alive": (
+        "flag",
+        "1 if the firm is still in business at the end, 0 if it exited, missing if it had not entered yet",
+    ),
 }
 """Per-firm, per-run summary measures (`sim.outputs.firm_summary_arrays`)."""
 
-RUN_MEASURES: dict[str, str] = {
-    "first_breakthrough_step": "Quarter of the first world-model breakthrough; NaN: none",
-    "first_pivot_step": "First quarter any firm pivoted to world models; NaN: none",
-    "mean_pivot_step": "Mean pivot quarter over firms, a firm that never pivots counting as the last quarter + 1",
-    "big_muddy_spend": "LLM spend ($B) of all firms made after the LLM path stopped paying back",
-    "total_llm_spend": "LLM spend of all firms ($B)",
-    "total_wm_spend": "World-model spend of all firms ($B)",
-    "llm_spend_share": "LLM spend as a share of all AI R&D spend over the run",
-    "big_muddy_share": "Share of all LLM spend made in the big muddy",
-    "llm_focused_share_change": "Share gained (+) or lost (-), on average over the 8 quarters after the first "
-    "world-model product better than every LLM ships, by the firms still LLM-focused then; NaN: no world-model product",
-    "first_shipper_top_quarters": "Quarters, of the 12 after the first world-model product better than every LLM "
-    "ships, in which the firm that shipped it holds the largest market share; NaN: no such product",
-    "first_shipper_gains_most": "1 if the firm that shipped the first world-model product better than every LLM "
-    "gains more market share than any other firm in the 8 quarters after; NaN: no such product",
-    "max_llm_drift": "Largest rise of a firm's LLM share of budget (x) above its lowest value since its own "
-    "world-model product overtook its LLM; 0: no firm drifted back; NaN: no firm has such a product",
-    "revenue_growth_4y": "Total AI revenue in the 17th quarter over the first (growth in four years); NaN: shorter run",
-    "compute_bought": "Compute bought by all firms' LLM spend, inference and R&D (1e24 FLOP)",
-    "final_hhi": "Market concentration (HHI, 0-10000) at the end",
-    "final_best_quality": "Best product quality on offer at the end",
-    "firms_alive": "Firms in the market and still in business at the end",
-    "total_energy": "Energy used by LLM training over the run (GWh)",
+RUN_MEASURES: dict[str, tuple[str, str]] = {
+    "first_breakthrough_step": ("quarter", "Quarter of the first world-model breakthrough; missing: none"),
+    "first_pivot_step": ("quarter", "First quarter any firm pivoted to world models; missing: none"),
+    "mean_pivot_step": (
+        "quarter",
+        "Mean pivot quarter over firms, a firm that never pivots counting as the last quarter + 1",
+    ),
+    "big_muddy_spend": ("$B", "LLM spend ($B) of all firms made after the LLM path stopped paying back"),
+    "total_llm_spend": ("$B", "LLM spend of all firms ($B)"),
+    "total_wm_spend": ("$B", "World-model spend of all firms ($B)"),
+    "llm_spend_share": ("share", "LLM spend as a share of all AI R&D spend over the run"),
+    "big_muddy_share": ("share", "Share of all LLM spend made in the big muddy"),
+    "llm_focused_share_change": (
+        "share",
+        "Share gained (+) or lost (-), on average over the 8 quarters after the first world-model product "
+        "better than every LLM ships, by the firms still LLM-focused then; missing: no world-model product",
+    ),
+    "first_shipper_top_quarters": (
+        "quarters",
+        "Quarters, of the 12 after the first world-model product better than every LLM "
+        "ships, in which the firm that shipped it holds the largest market share; missing: no such product",
+    ),
+    "first_shipper_gains_most": (
+        "flag",
+        "1 if the firm that shipped the first world-model product better than every LLM "
+        "gains more market share than any other firm in the 8 quarters after; missing: no such product",
+    ),
+    "max_llm_drift": (
+        "share",
+        "Largest rise of a firm's LLM share of budget (x) above its lowest value since its own "
+        "world-model product overtook its LLM; 0: no firm drifted back; missing: no firm has such a product",
+    ),
+    "revenue_growth_4y": (
+        "x",
+        "Total AI revenue in the 17th quarter over the first (growth in four years); missing: shorter run",
+    ),
+    "compute_bought": ("1e24 FLOP", "Compute bought by all firms' LLM spend, inference and R&D (1e24 FLOP)"),
+    "final_hhi": ("0-10000", "Market concentration (HHI, 0-10000) at the end"),
+    "final_best_quality": ("quality", "Best product quality on offer at the end"),
+    "firms_alive": ("count", "Firms in the market and still in business at the end"),
+    "total_energy": ("GWh", "Energy used by LLM training over the run (GWh)"),
 }
 """Per-run summary measures (`sim.outputs.run_summary_arrays`)."""

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -145,7 +146,7 @@ def in_process():
 
 def test_results_have_parameters_seeds_and_measures(in_process):
     assert len(in_process) == 20 and (in_process.status == "ok").all()
-    assert {"run_id", "set_id", "seed", "environment.llm_ceiling", "big_muddy_spend", "Meta-like.final_share"} <= set(
+    assert {"run_id", "set_id", "seed", "environment__llm_ceiling", "big_muddy_spend", "Meta_like__final_share"} <= set(
         in_process.columns
     )
 
@@ -218,9 +219,10 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on():
     results = sweep(spec)
     failed = results[results.status == "failed"]
     assert len(failed) == 5  # one parameter set x 5 seeds
-    assert (failed["environment.llm_anchor_quality"] == 1.9).all() and (failed["environment.llm_ceiling"] == 1.5).all()
+    assert (failed.environment__llm_anchor_quality == 1.9).all() and (failed.environment__llm_ceiling == 1.5).all()
     assert failed.error.str.contains("llm_anchor_quality").all()
     assert (results[results.status == "ok"].big_muddy_spend.notna()).all()
+    assert results[results.status == "ok"].error.isna().all()  # no error is null, not ""
 
 
 def test_api_accepts_a_spec_file():
@@ -250,7 +252,8 @@ def test_resume_refuses_a_changed_base_scenario_or_other_versions(tmp_path):
     spec = small_spec(scenario=str(scenario), parameters={"drivers.sunk_cost": {"values": [0, 2]}})
     run_sweep(spec, out)
     scenario.write_text('extends = "baseline"\n[environment]\nllm_ceiling = 2.2\n')
-    with pytest.raises(ParameterError, match=r"base scenario .* of hash .*resuming would mix results of two models"):
+    named = re.escape(str(scenario))
+    with pytest.raises(ParameterError, match=rf"base scenario '{named}' .*has changed.*would mix results of two"):
         run_sweep(spec, out, resume=True)
     scenario.write_text('extends = "baseline"\n[environment]\nllm_ceiling = 1.8\n')
     manifest = json.loads((out / "manifest.json").read_text())
