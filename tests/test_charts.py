@@ -528,3 +528,33 @@ def test_every_breakthrough_is_drawn_as_a_visible_star_with_a_legend_entry(chart
     render_chart(chart_page, spec, width=640)
     drawn = chart_page.evaluate(VISIBLE_STARS, charts.STAR)
     assert drawn == len(run.events) + 1  # each breakthrough, and the legend's symbol
+
+
+def test_every_bar_number_fits_inside_the_why_chart(chart_page):
+    """With every term pulling one way, the zero line sat at the plot's edge and a "+0.0" placed
+    across it was cut off: each number must lie inside the drawn chart, for bars all one way or mixed."""
+    from viz.browser import render_chart
+
+    names = ["expected value", "revenue feedback", "competitive pressure", "scaling optimism", "sunk cost"]
+    for values in ([-12.0, -3.5, -0.4, 0.0, -7.0], [12.0, 3.5, 0.4, 0.0, 7.0], [-12.0, 9.0, 0.0, -0.2, 4.0]):
+        render_chart(chart_page, charts.drivers_chart(dict(zip(names, values, strict=True)), "Meta-like"), width=400)
+        bounds = chart_page.evaluate(TEXT_BOUNDS)
+        width = chart_page.evaluate("window.chartView.width()")
+        numbers = [b for b in bounds if b["text"].startswith(("+", "-", "\u2212"))]
+        assert len(numbers) == len(values)
+        for number in numbers:
+            assert number["x1"] >= 0 and number["x2"] <= width, (values, number)
+
+
+TEXT_BOUNDS = """() => {
+    const found = [];
+    const walk = (node) => {
+        if (!node) return;
+        if (node.items) node.items.forEach(walk);
+        if (node.marktype === 'text' && node.role === 'mark') {
+            node.items.forEach(item => found.push({text: String(item.text), x1: item.bounds.x1, x2: item.bounds.x2}));
+        }
+    };
+    walk(window.chartView.scenegraph().root);
+    return found;
+}"""

@@ -581,8 +581,13 @@ def drivers_chart(terms: dict[str, float], firm: str, size: str = "small") -> di
         },
         "encoding": {"y": y, "x": x, "text": {"field": "value", "format": "+.1f"}},
     }
-    room = {
-        "transform": [{"calculate": "datum.value * 1.35", "as": "room"}],
+    room = {  # past each bar's end, and on the other side of zero too: a "+0.0" among bars that all
+        # point left needs room to the right of the zero line
+        "transform": [
+            {"calculate": "max(datum.value * 1.35, abs(datum.value) * 0.3)", "as": "right"},
+            {"calculate": "min(datum.value * 1.35, -abs(datum.value) * 0.3)", "as": "left"},
+            {"fold": ["right", "left"], "as": ["side", "room"]},
+        ],
         "mark": {"type": "point", "opacity": 0, "aria": False},
         "encoding": {"y": y, "x": {**x, "field": "room"}},
     }
