@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 	@echo "Building $(VENV) with $(PYTHON)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip uninstall --quiet --yes aisim 2>/dev/null || true  # the old distribution name, if there
 	$(BIN)/python -m pip install --quiet -e ".[test,ui]"
 	$(BIN)/python -m viz.assets
 	touch $(STAMP)
