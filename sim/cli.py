@@ -208,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     ui.add_argument("--token", help="access token (default $AISIM_UI_TOKEN, or a new one off this machine)")
     ui.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="another name clients use")
+    ui.add_argument(
+        "--assets",
+        metavar="DIR",
+        help="the folder of the browser's front-end files (default $AISIM_UI_ASSETS, or one in this environment); "
+        "what is missing is downloaded into it at start",
+    )
     ui.add_argument("--max-sessions", help="most browser sessions at once (default 200)")
     ui.add_argument("--idle-minutes", help="close a session idle this long (default 60)")
 
@@ -663,7 +669,7 @@ def command_ui(args: argparse.Namespace) -> int:
     import subprocess
 
     command = [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)]
-    for option in ("token", "max_sessions", "idle_minutes"):  # given ones only: viz has the defaults
+    for option in ("token", "assets", "max_sessions", "idle_minutes"):  # given ones only: viz has the defaults
         if getattr(args, option) is not None:
             command += [f"--{option.replace('_', '-')}", getattr(args, option)]
     for name in args.allow_host:

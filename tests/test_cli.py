@@ -86,12 +86,12 @@ def test_ui_passes_its_serving_options_on(monkeypatch):
     """`aisim ui` runs `python -m viz` with the options given, and leaves the rest to its defaults."""
     calls = []
     monkeypatch.setattr(subprocess, "call", lambda command: calls.append(command) or 0)
-    assert (
-        main(["ui", "--host", "0.0.0.0", "--token", "t" * 16, "--allow-host", "class.example", "--idle-minutes", "30"])
-        == 0
-    )
+    options = ["--token", "t" * 16, "--allow-host", "class.example", "--idle-minutes", "30", "--assets", "fe"]
+    assert main(["ui", "--host", "0.0.0.0", *options]) == 0
     viz = [sys.executable, "-m", "viz", "--host", "0.0.0.0", "--port", "8765"]
-    assert calls == [[*viz, "--token", "t" * 16, "--idle-minutes", "30", "--allow-host", "class.example"]]
+    assert calls == [
+        [*viz, "--token", "t" * 16, "--assets", "fe", "--idle-minutes", "30", "--allow-host", "class.example"]
+    ]
 
 
 def test_a_saved_scenario_runs_exactly_like_the_edits_it_was_saved_from(tmp_path, capsys):

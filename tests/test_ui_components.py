@@ -409,8 +409,11 @@ def test_the_install_check_reads_each_file_s_size_and_install_its_hash(tmp_path,
     assert check(tmp_path)[1] == "b@2.0.0 is not installed"
 
 
-def test_the_server_refuses_to_start_without_its_front_end_files(tmp_path):
-    """A deleted dist folder is named, with the command that puts it back, before anything is served."""
+def test_the_server_says_what_to_run_when_it_cannot_download_its_front_end_files(tmp_path):
+    """A deleted dist folder is fetched again at start; with the registry out of reach the server stops
+    before serving anything, naming what failed, what to run on a machine with internet and how to use
+    the folder it makes."""
+    import shlex
     import shutil
     import subprocess
     import sys
@@ -420,14 +423,24 @@ def test_the_server_refuses_to_start_without_its_front_end_files(tmp_path):
     specs = required_packages()
     fake_front_end(tmp_path, specs)
     shutil.rmtree(tmp_path / specs[0] / "dist")
-    env = {**os.environ, "SOLARA_ASSETS_PROXY_CACHE_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "viz", "--port", "1"]
+    env = {**os.environ, "npm_config_registry": "http://127.0.0.1:9/"}  # nothing listens on port 9
+    command = [sys.executable, "-m", "viz", "--port", "1", "--assets", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr == (
-        "aisim ui: error: the browser's front-end files are not all installed "
-        f"({specs[0]}: dist/main.js missing or changed); run `{sys.executable} -m viz.assets` to install them\n"
+    assert result.returncode == 2
+    assert result.stdout == (
+        f"aisim ui: front-end files missing or changed ({specs[0]}: dist/main.js missing or changed): "
+        "downloading them\n"
     )
+    name, version = specs[0].rsplit("@", 1)
+    metadata = f"http://127.0.0.1:9/{name.replace('/', '%2F')}/{version}"
+    assert result.stderr == (
+        f"aisim ui: error: the browser's front-end files are missing from {tmp_path} and could not be downloaded "
+        f"({metadata}: [Errno 111] Connection refused). On a machine with internet, run\n"
+        f"    pip install ai-race-sim && python -m viz.assets --into aisim-front-end {shlex.join(specs)}\n"
+        "then copy the folder aisim-front-end to this machine and start the UI with\n"
+        "    aisim ui --assets /path/to/aisim-front-end    (or set AISIM_UI_ASSETS=/path/to/aisim-front-end)\n"
+    )
+    assert not (tmp_path / specs[0] / "dist").exists() and not list(tmp_path.glob(".partial-*"))
 
 
 def test_quick_key_presses_are_all_counted():

@@ -1,5 +1,9 @@
 """Serve the browser UI: ``python -m viz [--host 127.0.0.1] [--port 8765]`` (what ``aisim ui`` runs).
 
+Before serving, it checks the browser's front-end files (`viz.assets`); on a first start (say, from
+a wheel) it downloads the missing ones from the npm registry, or says what to run where there is
+internet and how to point it at the folder (``--assets DIR``).
+
 Solara serves the page from this process, behind `viz.guard`: requests must name this server in
 ``Host``, browsers may not use it from other sites' pages, Solara's diagnostics pages are off, every
 response carries a Content-Security-Policy, and sessions are capped and closed when idle. On an
@@ -13,16 +17,20 @@ import logging
 import os
 import re
 import secrets
+import shlex
 import socket
 import sys
 import threading
 import time
 from pathlib import Path
 
-from viz.assets import check, serve_installed_files_only
+from viz.assets import DownloadError, check, install, required_packages, serve_installed_files_only
 from viz.guard import WILDCARD_ADDRESSES, Guard, Policy, Sessions, is_loopback, served_names
 
 TOKEN_VARIABLE = "AISIM_UI_TOKEN"
+ASSETS_VARIABLE = "AISIM_UI_ASSETS"
+OFFLINE_FOLDER = "aisim-front-end"
+"""The folder name the offline instructions suggest."""
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,}")
 log = logging.getLogger("aisim.ui")
 
@@ -45,6 +53,14 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="another host name clients use to reach this server, on any port (its DNS name, or a reverse "
         "proxy's that passes Host on); repeatable",
     )
+    parser.add_argument(
+        "--assets",
+        type=Path,
+        default=os.environ.get(ASSETS_VARIABLE) or None,
+        metavar="DIR",
+        help=f"the folder of the browser's front-end files (default ${ASSETS_VARIABLE}, or Solara's folder in this "
+        "environment); what is missing is downloaded into it at start",
+    )
     parser.add_argument("--max-sessions", type=int, default=200, help="most browser sessions at once (default 200)")
     parser.add_argument(
         "--idle-minutes",
@@ -62,13 +78,12 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
-    problems = check()
-    if problems:
-        print(
-            f"aisim ui: error: the browser's front-end files are not all installed ({'; '.join(problems)}); "
-            f"run `{sys.executable} -m viz.assets` to install them",
-            file=sys.stderr,
-        )
+    if args.assets is not None:  # before Solara reads its settings: its proxy serves (only) this folder
+        os.environ["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(args.assets.expanduser().resolve())
+    from solara.server import settings
+
+    folder = Path(settings.assets.proxy_cache_dir)
+    if not front_end_ready(folder):
         return 2
     token = args.token
     if not is_loopback(args.host):
@@ -108,6 +123,53 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=close_idle_sessions, args=(sessions, idle), daemon=True, name="aisim-idle").start()
     cli(["run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open"])
     return 0
+
+
+def front_end_ready(folder: Path) -> bool:
+    """Whether the page's front-end files are all in ``folder``, after downloading what is missing; if
+    they cannot be had, says why and what to do (on stderr)."""
+    problems = check(folder)
+    if not problems:
+        return True
+    specs = required_packages()
+    if len(problems) == len(specs) and all(problem.endswith(" is not installed") for problem in problems):
+        print(
+            f"aisim ui: first start: the browser's front-end files (Solara's Vue app, Vega-Lite for the charts, "
+            f"KaTeX, Mermaid, fonts: {len(specs)} npm packages, about 200 MB) are not in {folder} yet; "
+            "downloading them, once",
+            flush=True,
+        )
+    else:
+        print(f"aisim ui: front-end files missing or changed ({'; '.join(problems)}): downloading them", flush=True)
+    try:
+        install(folder, specs=specs)
+    except DownloadError as error:
+        command = shlex.join(["python", "-m", "viz.assets", "--into", OFFLINE_FOLDER, *specs])
+        print(
+            f"aisim ui: error: the browser's front-end files are missing from {folder} and could not be downloaded "
+            f"({error}). On a machine with internet, run\n"
+            f"    pip install ai-race-sim && {command}\n"
+            f"then copy the folder {OFFLINE_FOLDER} to this machine and start the UI with\n"
+            f"    aisim ui --assets /path/to/{OFFLINE_FOLDER}    (or set {ASSETS_VARIABLE}=/path/to/{OFFLINE_FOLDER})",
+            file=sys.stderr,
+        )
+        return False
+    except OSError as error:
+        print(
+            f"aisim ui: error: cannot write the browser's front-end files into {folder} ({error}); "
+            "name a folder you can write: aisim ui --assets DIR",
+            file=sys.stderr,
+        )
+        return False
+    problems = check(folder)
+    if problems:  # installed, yet not as Solara asks: a bug here, or the folder changed meanwhile
+        print(
+            f"aisim ui: error: the browser's front-end files are not all installed ({'; '.join(problems)}); "
+            f"run `{sys.executable} -m viz.assets --into {shlex.quote(str(folder))}` to install them",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def close_idle_sessions(sessions: Sessions, idle: float) -> None:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from sim.processes import die_with_parent
@@ -60,17 +60,27 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(log: Path, port: int | None = None, timeout: float = 90.0, options: Sequence[str] = ()) -> Iterator[str]:
+def serve(
+    log: Path,
+    port: int | None = None,
+    timeout: float = 90.0,
+    options: Sequence[str] = (),
+    command: Sequence[str] = (sys.executable, "-m", "viz"),
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[str]:
     """Run the UI server until the block ends; yields its URL on 127.0.0.1. Output goes to ``log``;
-    ``options`` go to ``python -m viz`` (e.g. ``--host 0.0.0.0``)."""
+    ``options`` go to ``command`` (``python -m viz`` by default, or e.g. an installed ``aisim ui``) after
+    ``--port``, e.g. ``--host 0.0.0.0``; ``env`` replaces this process's environment."""
     port = port or free_port()
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    env = {**(os.environ if env is None else env), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "viz", "--port", str(port), *options],
+            [*command, "--port", str(port), *options],
             stdout=output,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=cwd,
             preexec_fn=functools.partial(die_with_parent, os.getpid(), signal.SIGTERM),  # no orphan if tests die
         )
         url = f"http://127.0.0.1:{port}/"
