@@ -665,8 +665,12 @@ def _index_cell(value: float, conf: float) -> str:
 
 
 def command_ui(args: argparse.Namespace) -> int:
-    """`aisim ui`: serve the Solara app in viz/ (run as its own process: the core never imports viz)."""
+    """`aisim ui`: serve the Solara app in viz/ (run as its own process: the core never imports viz). The
+    server gets SIGTERM when this process ends, however it ends: stopping `aisim ui` stops the server."""
+    import functools
     import subprocess
+
+    from sim.processes import die_with_parent
 
     command = [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)]
     for option in ("token", "assets", "max_sessions", "idle_minutes"):  # given ones only: viz has the defaults
@@ -675,7 +679,7 @@ def command_ui(args: argparse.Namespace) -> int:
     for name in args.allow_host:
         command += ["--allow-host", name]
     try:
-        return subprocess.call(command)
+        return subprocess.call(command, preexec_fn=functools.partial(die_with_parent, os.getpid(), signal.SIGTERM))
     except KeyboardInterrupt:
         return 0
 

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -85,13 +86,47 @@ def test_parameter_docs_are_generated_from_the_code():
 def test_ui_passes_its_serving_options_on(monkeypatch):
     """`aisim ui` runs `python -m viz` with the options given, and leaves the rest to its defaults."""
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda command: calls.append(command) or 0)
+    monkeypatch.setattr(subprocess, "call", lambda command, **_: calls.append(command) or 0)
     options = ["--token", "t" * 16, "--allow-host", "class.example", "--idle-minutes", "30", "--assets", "fe"]
     assert main(["ui", "--host", "0.0.0.0", *options]) == 0
     viz = [sys.executable, "-m", "viz", "--host", "0.0.0.0", "--port", "8765"]
     assert calls == [
         [*viz, "--token", "t" * 16, "--assets", "fe", "--idle-minutes", "30", "--allow-host", "class.example"]
     ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads child processes from /proc")
+def test_a_killed_aisim_ui_leaves_no_server_behind(tmp_path):
+    """`aisim ui` runs the server as a child: even killed with SIGKILL (``kill -9``, the out-of-memory
+    killer), it must not leave the server running on its port (on SIGTERM or Ctrl-C it stops the server
+    itself). A stand-in server: ``-m viz`` finds the folder it runs in first."""
+    import os
+    import signal
+    import time
+
+    from tests.helpers import children_of, is_alive
+
+    (tmp_path / "viz").mkdir()
+    (tmp_path / "viz" / "__init__.py").write_text("")
+    (tmp_path / "viz" / "__main__.py").write_text("import time\nprint('serving', flush=True)\ntime.sleep(600)\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
+    aisim = subprocess.Popen(
+        [sys.executable, "-m", "sim", "ui", "--port", "1"], cwd=tmp_path, stdout=subprocess.PIPE, text=True, env=env
+    )
+    server = None
+    try:
+        assert aisim.stdout.readline() == "serving\n"
+        [server] = children_of(aisim.pid)
+        aisim.kill()
+        aisim.wait(timeout=20)
+        deadline = time.monotonic() + 20
+        while is_alive(server) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not is_alive(server), "the UI server outlived aisim ui"
+    finally:
+        aisim.kill()
+        if server is not None and is_alive(server):
+            os.kill(server, signal.SIGKILL)
 
 
 def test_a_saved_scenario_runs_exactly_like_the_edits_it_was_saved_from(tmp_path, capsys):
