@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   builds the environment if it is missing, then serves the UI on http://127.0.0.1:8765
 #   make test  builds the environment if it is missing, then lints and runs every test
+#              (the wheel test, tests/test_wheel.py, needs PyPI and the npm registry)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip uninstall --quiet --yes aisim 2>/dev/null || true  # the old distribution name, if there
 	$(BIN)/python -m pip install --quiet -e ".[test,ui]"
-	$(BIN)/python -m viz.assets
+	$(BIN)/python -m viz.assets  # the UI's front-end files, from the npm registry (npm itself not needed)
 	touch $(STAMP)
 
 run: $(STAMP)
