@@ -194,3 +194,17 @@ def test_installing_from_the_command_line_into_a_folder(registry, tmp_path, caps
     assert capsys.readouterr().out.endswith(f"front-end files ready in {tmp_path / 'fe'} (1 newly installed)\n")
     assert main(["--into", str(tmp_path / "fe"), "--quiet", "missing@1.0.0"]) == 1
     assert capsys.readouterr().err.startswith(f"python -m viz.assets: error: {registry.url}missing/1.0.0: HTTP 404")
+
+
+def test_without_the_ui_packages_the_command_line_says_what_to_install(monkeypatch, capsys):
+    import viz.assets
+
+    def no_solara():
+        raise ModuleNotFoundError("No module named 'solara'")
+
+    monkeypatch.setattr(viz.assets, "required_packages", no_solara)
+    assert viz.assets.main(["--into", "anywhere"]) == 1
+    assert capsys.readouterr().err == (
+        "python -m viz.assets: error: No module named 'solara': the defaults come from the UI's packages; "
+        "install them (pip install 'ai-race-sim[ui]'), or give --into DIR and the packages to fetch\n"
+    )

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import fcntl
 import hashlib
 import http.client
 import json
@@ -198,6 +197,8 @@ def _install_package(tarball: Path, folder: Path, spec: str) -> None:
 def _install_lock(folder: Path, say) -> Iterator[None]:
     """Hold the folder's install lock (an OS file lock: it goes with its process); wait for another
     installer, then clear what an interrupted one left unpacked."""
+    import fcntl  # POSIX only: imported here so that the UI itself imports on any system
+
     with open(folder / LOCK, "a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -318,7 +319,7 @@ def _download_all(releases: list[Release], work: Path, total: int | None, quiet:
 
     tarballs = []
     with tqdm(
-        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="downloading", disable=quiet, mininterval=0.5
+        total=total, unit="B", unit_scale=True, unit_divisor=1000, desc="downloading", disable=quiet, mininterval=0.5
     ) as progress:
         for index, release in enumerate(releases):
             path = work / f"{index}.tgz"
@@ -488,9 +489,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     args = parser.parse_args(argv)
-    folder = (args.into.expanduser().resolve() if args.into else None) or cdn_folder()
     try:
-        installed = install(folder, quiet=args.quiet, specs=args.specs or None)
+        folder = args.into.expanduser().resolve() if args.into else cdn_folder()
+        specs = args.specs or [*required_packages(), *TEST_PACKAGES]
+    except ModuleNotFoundError as error:  # the defaults are read from the installed Solara
+        print(
+            f"python -m viz.assets: error: {error}: the defaults come from the UI's packages; install them "
+            "(pip install 'ai-race-sim[ui]'), or give --into DIR and the packages to fetch",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        installed = install(folder, quiet=args.quiet, specs=specs)
     except DownloadError as error:
         print(f"python -m viz.assets: error: {error}", file=sys.stderr)
         return 1
