@@ -143,6 +143,11 @@ def test_a_range_installs_what_npm_would(registry, tmp_path):
     assert resolve("vega@latest").version == "6.4.0"
     versions = ["5.2.0", "5.33.1", "6.4.0"]
     assert pick_version("vega@5", {"latest": "5.2.0"}, versions) == "5.2.0"  # npm prefers latest when in range
+    listing = json.loads(registry.documents["/vega"][0])
+    listing["dist-tags"]["next"] = "7.0.0"  # a tag naming a version the list lacks
+    registry.documents["/vega"] = (json.dumps(listing).encode(), "application/json")
+    with pytest.raises(DownloadError, match=r"vega@next: the registry's metadata has no usable dist entry"):
+        resolve("vega@next")
     with pytest.raises(DownloadError, match=r"no published version of vega matches 7"):
         pick_version("vega@7", {}, versions)
     with pytest.raises(DownloadError, match=r"version range '\^5.1' not understood"):

@@ -237,7 +237,7 @@ def resolve(spec: str, registry: str | None = None) -> Release:
     else:
         listing = _json(base, accept="application/vnd.npm.install-v1+json")  # the abbreviated metadata
         version = pick_version(spec, listing.get("dist-tags", {}), list(listing.get("versions", {})))
-        metadata = listing["versions"][version]
+        metadata = listing.get("versions", {}).get(version)  # a tag may name a version the list lacks
     try:
         dist = metadata["dist"]
         tarball = str(dist["tarball"])
