@@ -653,7 +653,7 @@ def connect(address: str) -> Any:
     try:
         from distributed import Client
     except ImportError:
-        raise ParameterError("--scheduler needs Dask: pip install 'aisim[cluster]'") from None
+        raise ParameterError("--scheduler needs Dask: pip install 'ai-race-sim[cluster]'") from None
     try:
         return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as err:
