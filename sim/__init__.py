@@ -15,7 +15,7 @@ need the parameters or the array mechanisms.
 
 from typing import TYPE_CHECKING
 
-from sim.params import Drivers, Environment, Firm, ParameterError, Scenario
+from sim.params import Drivers, Environment, FirmTraits, ParameterError, Scenario
 from sim.scenarios import load_scenario, scenario_names
 
 if TYPE_CHECKING:  # type checkers see the real types of the lazily imported names
@@ -28,7 +28,7 @@ __all__ = [
     "AIRaceModel",
     "Drivers",
     "Environment",
-    "Firm",
+    "FirmTraits",
     "ParameterError",
     "Scenario",
     "load_scenario",

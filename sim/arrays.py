@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.params import Drivers, Environment, Firm, Scenario
+from sim.params import Drivers, Environment, FirmTraits, Scenario
 
 
 class ArrayBag(dict):
@@ -35,22 +35,37 @@ class ArrayBag(dict):
 
 ENV_FIELDS = tuple(name for name in Environment.model_fields)
 DRIVER_FIELDS = tuple(Drivers.model_fields)
-FIRM_TRAITS = tuple(name for name in Firm.model_fields if name != "name")
+FIRM_TRAITS = tuple(name for name in FirmTraits.model_fields if name not in ("name", "policy"))
+"""The numeric traits of a firm (its name and its policy are not numbers)."""
 
 
 class ModelParams:
     """Numeric parameters of one run or of a stacked batch of runs.
 
     ``env`` and ``drivers`` hold arrays of shape ``(1,) + batch``, ``firm`` holds arrays of
-    shape ``(F,) + batch``; all float64.
+    shape ``(F,) + batch``; all float64. ``policies`` names each firm's policy, shape ``(F,) + batch``
+    (`sim.policies`; None: every firm on the built-in rule).
     """
 
-    def __init__(self, env: ArrayBag, drivers: ArrayBag, firm: ArrayBag, firm_names: list[str]):
+    def __init__(
+        self,
+        env: ArrayBag,
+        drivers: ArrayBag,
+        firm: ArrayBag,
+        firm_names: list[str],
+        policies: np.ndarray | None = None,
+    ):
         self.env = env
         self.drivers = drivers
         self.firm = firm
         self.firm_names = firm_names
+        self.policies = np.full(firm.adjustment_speed.shape, "biased", dtype=object) if policies is None else policies
         self.derived: dict[tuple, Any] = {}  # see `per_parameters`
+
+    @property
+    def custom_policies(self) -> bool:
+        """Whether any firm of any run is on a policy other than the built-in rule."""
+        return bool((self.policies != "biased").any())
 
     @property
     def n_firms(self) -> int:
@@ -70,6 +85,7 @@ class ModelParams:
             drivers=ArrayBag({k: np.array([float(getattr(drivers, k))]) for k in DRIVER_FIELDS}),
             firm=ArrayBag({k: np.array([float(getattr(f, k)) for f in scenario.firms]) for k in FIRM_TRAITS}),
             firm_names=[f.name for f in scenario.firms],
+            policies=np.array([f.policy for f in scenario.firms], dtype=object),
         )
 
     @classmethod
@@ -94,7 +110,8 @@ class ModelParams:
             bags = [getattr(r, attr) for r in unique]
             return ArrayBag({k: np.stack([b[k] for b in bags], axis=-1)[..., index] for k in bags[0]})
 
-        return cls(stacked("env"), stacked("drivers"), stacked("firm"), list(names))
+        policies = np.stack([r.policies for r in unique], axis=-1)[..., index]
+        return cls(stacked("env"), stacked("drivers"), stacked("firm"), list(names), policies)
 
 
 def per_parameters(function: Callable[..., Any]) -> Callable[..., Any]:

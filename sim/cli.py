@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.files import write_atomically
-from sim.params import Claim, Drivers, Environment, Firm, ParameterError, Scenario, describe_field, field_bounds
+from sim.params import Claim, Drivers, Environment, FirmTraits, ParameterError, Scenario, describe_field, field_bounds
 from sim.scenarios import load_scenario, resolve, scenario_names
 
 EPILOG = """examples:
@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write the yearly frontier training run table: compute, cost, energy, power (.csv or .parquet)",
     )
+    _add_code_policy_option(run)
 
     sub.add_parser("scenarios", help="list the scenario library", description="List scenario names and titles.")
 
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--out", type=Path, required=True, help="results folder (new, or to resume)")
     _add_run_options(sweep)
+    _add_code_policy_option(sweep)
     sweep.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep in OUT")
     sweep.add_argument(
@@ -224,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     params.add_argument("--markdown", action="store_true", help="print Markdown tables (docs/PARAMETERS.md)")
     return parser
+
+
+def _add_code_policy_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-code-policies",
+        action="store_true",
+        help='let the scenario name firm policies in code (policy = "module:Class"), which imports that module; '
+        "off by default, so that a scenario file never runs code by itself",
+    )
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -687,7 +698,7 @@ def command_ui(args: argparse.Namespace) -> int:
 PARAMETER_GROUPS = (
     ("Environment", Environment, "environment."),
     ("Drivers (0 switches a driver off)", Drivers, "drivers."),
-    ("Firm traits (set per firm)", Firm, "firms.NAME."),
+    ("Firm traits (set per firm)", FirmTraits, "firms.NAME."),
 )
 
 
@@ -809,6 +820,10 @@ def main(argv: list[str] | None = None) -> int:
     on_main_thread = threading.current_thread() is threading.main_thread()
     if on_main_thread:  # stop on SIGTERM as on Ctrl-C: cleanly, helpers too
         previous = signal.signal(signal.SIGTERM, _interrupt)
+    if getattr(args, "allow_code_policies", False):
+        from sim.policies import allow_code_policies
+
+        allow_code_policies()
     try:
         return COMMANDS[args.command](args) or 0
     except KeyboardInterrupt:

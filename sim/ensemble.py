@@ -15,6 +15,7 @@ from sim.mechanisms import advance, initial_state
 from sim.noise import NoiseSource
 from sim.outputs import StackedHistory
 from sim.params import Scenario
+from sim.policies import BatchPolicies
 from sim.variables import FIRM_VARIABLES, MARKET_VARIABLES
 
 SENTINELS = ("cash", "x", "market_share")
@@ -48,10 +49,11 @@ def run_batch(
         raise ValueError(f"{len(seeds)} seeds for a batch of shape {params.batch_shape}")
     state = initial_state(params)
     noise = NoiseSource(list(seeds), params.n_firms)
+    decide = BatchPolicies(params, list(seeds)) if params.custom_policies else None  # else all vectorised
     history = []
     first_bad = np.full(len(seeds), -1)
     for t in range(steps):
-        state = advance(state, params, noise.at(t), t)
+        state = advance(state, params, noise.at(t), t, decide)
         history.append(state if keep is None else ArrayBag({name: state[name] for name in keep}))
         first_bad = np.where((first_bad < 0) & nonfinite_runs(state, SENTINELS), t, first_bad)
     if steps:

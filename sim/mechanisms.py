@@ -15,6 +15,8 @@ The equations, their parameters and sources are in docs/MODEL.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from sim.arrays import ArrayBag, ModelParams, per_parameters
@@ -278,18 +280,27 @@ def market_shares(quality: np.ndarray, active: ActiveFirms, params: ModelParams)
     return shares, outside / total, log_others, top
 
 
-def advance(state: ArrayBag, params: ModelParams, noise: ArrayBag, t: int) -> ArrayBag:
+def advance(
+    state: ArrayBag,
+    params: ModelParams,
+    noise: ArrayBag,
+    t: int,
+    decide: Callable[[ArrayBag, ArrayBag, ModelParams], None] | None = None,
+) -> ArrayBag:
     """One quarter of the model: the state after quarter t, with every output variable.
 
     The process overview (docs/MODEL.md, ODD 1.3) in code: each mechanism reads last
     quarter's ``state`` and what the mechanisms before it wrote into ``q``, this quarter's
-    working values, and writes its own named values there.
+    working values, and writes its own named values there. ``decide``, when given, decides
+    again for the firms not on the built-in rule (`sim.policies`), right after `decision`.
     """
     q = ArrayBag(t=t)
     environment(q, params, noise)
     market(q, state, params)
     finance(q, state, params)
     decision(q, state, params)
+    if decide is not None:
+        decide(q, state, params)
     llm_scaling(q, state, params)
     world_model_research(q, state, params, noise)
     beliefs(q, state, params, noise)
@@ -424,13 +435,12 @@ def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     c = run_constants(params)
     active = q.active_firms
     shares = q.market_share
-    horizon = env.planning_horizon_years
     profit_pool = env.gross_margin * q.ai_demand_ahead  # $B per year at full uptake, mid-horizon
     q.revenue_per_quality = profit_pool * env.quality_sensitivity * shares * (1.0 - shares)
     q.llm_carries_product = llm_carries_product(state.llm_quality, state.wm_quality)
     weights = np.exp(state.log_weights_evidence), np.exp(state.log_weights_hope)  # (evidence, hope)
     evidence_return, q.belief_llm_return = believed_llm_returns(state, weights, q.now, params)
-    value_llm = evidence_return * q.revenue_per_quality * horizon * q.llm_carries_product
+    value_llm = llm_value(evidence_return, q, params)
 
     q.share_if_wm = sigmoid(c.utility_at_wm_ceiling - q.top_utility - q.log_others)  # a world model at its ceiling
     planned_wm = (1.0 - state.x) * q.budget
@@ -463,20 +473,38 @@ def decision(q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
     for name in terms:
         terms[name] = active.only(terms[name])
     x_target = sigmoid(sum(terms.values()) / env.decision_temperature)
-    # x moves toward x* scaled by whether LLMs still carry the product: no LLM scaling for a product
-    # that runs on world models.
-    moved = np.minimum(state.x + firm.adjustment_speed * (x_target * q.llm_carries_product - state.x), c.x_max)
+    moved = allocation_step(state.x, x_target, q.llm_carries_product, firm.adjustment_speed, c.x_max)
     believed_llm = value_llm * np.exp(np.minimum(bend, LOGIT_CLIP))
     invest_target = investment_target(np.maximum(believed_llm, value_wm), params)
     q.update(terms)
     q.x = active.only(moved, state.x)
     q.x_target = active.only(x_target, state.x_target)
     q.investment_share = active.only(
-        state.investment_share + firm.adjustment_speed * (invest_target - state.investment_share),
-        state.investment_share,
+        investment_step(state.investment_share, invest_target, firm.adjustment_speed), state.investment_share
     )
     q.value_llm = active.only(value_llm)
     q.value_wm = active.only(value_wm)
+
+
+def allocation_step(
+    x: np.ndarray, target: np.ndarray, carries: np.ndarray, speed: np.ndarray, x_max: np.ndarray
+) -> np.ndarray:
+    """The firm's new allocation x: a share ``speed`` of the way toward its target, the target scaled by
+    whether LLMs still carry its product (no LLM scaling for a product that runs on world models), and
+    never above ``x_max`` (the cap the protected world-model budget sets)."""
+    return np.minimum(x + speed * (target * carries - x), x_max)
+
+
+def investment_step(share: np.ndarray, target: np.ndarray, speed: np.ndarray) -> np.ndarray:
+    """The share of its investment capacity the firm uses next quarter: a share ``speed`` of the way
+    toward its target."""
+    return share + speed * (target - share)
+
+
+def llm_value(llm_return: np.ndarray, q: ArrayBag, params: ModelParams) -> np.ndarray:
+    """Value of the next LLM dollar ($ per $): the quality it buys x the gross profit a unit of quality
+    brings over the horizon, as far as the LLM carries the firm's product."""
+    return llm_return * q.revenue_per_quality * params.env.planning_horizon_years * q.llm_carries_product
 
 
 def llm_carries_product(llm_quality: np.ndarray, wm_quality: np.ndarray) -> np.ndarray:
@@ -511,11 +539,21 @@ def believed_llm_returns(
     """What the next $1B of LLM spend buys (quality per $B), believed (evidence, firm): the slope of
     the scaling law at the firm's compute under each ceiling it weighs, averaged with the weights
     of the unbiased evidence and of the firm's own (hopeful) belief."""
-    env = params.env
-    ceilings, scales = believed_ceilings(params)
-    slopes = llm_quality_slope(state.compute, env, scales, ceilings)  # (G, F) + batch
-    per_dollar = now.compute_per_dollar * now.algorithmic_multiplier * run_constants(params).rd_share_of_llm_spend
+    slopes = llm_slopes_by_ceiling(state.compute, params)
+    per_dollar = llm_compute_per_dollar(now, params)
     return _average(slopes, weights[0]) * per_dollar, _average(slopes, weights[1]) * per_dollar
+
+
+def llm_slopes_by_ceiling(compute: np.ndarray, params: ModelParams) -> np.ndarray:
+    """The scaling law's slope (quality per unit of effective compute) at the firm's compute under each
+    ceiling firms weigh: (G, F) + batch."""
+    ceilings, scales = believed_ceilings(params)
+    return llm_quality_slope(compute, params.env, scales, ceilings)
+
+
+def llm_compute_per_dollar(now: ArrayBag, params: ModelParams) -> np.ndarray:
+    """Effective R&D compute a $1B of LLM spend buys this quarter."""
+    return now.compute_per_dollar * now.algorithmic_multiplier * run_constants(params).rd_share_of_llm_spend
 
 
 def _average(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from sim.outputs import (
     run_summary,
 )
 from sim.params import Environment, ParameterError, Scenario, field_bounds
+from sim.policies import own_decisions, rule_arrays
 from sim.scenarios import load_scenario
 from sim.variables import MARKET_VARIABLES
 
@@ -62,6 +63,9 @@ class AIRaceModel(mesa.Model):
         self.history: list[ArrayBag] = []
         self._noise = NoiseSource(seed, self.params.n_firms)
         self.firms = [Firm(self, i, traits) for i, traits in enumerate(self.config.firms)]
+        self.deciding_firms = self.agents.select(lambda firm: not firm.on_builtin_rule)
+        """The firms whose own policy decides (each asked by its `Firm.step`); the rest follow the built-in rule."""
+        self.deciding: tuple[ArrayBag, ArrayBag, dict] | None = None  # this quarter's, while firms decide
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _market_reader(name) for name in MARKET_VARIABLES},
             agent_reporters={name: name for name in AGENT_REPORTERS},
@@ -74,12 +78,24 @@ class AIRaceModel(mesa.Model):
         return len(self.history)
 
     def step(self) -> None:
-        """Advance one quarter: every mechanism runs once over all firms."""
+        """Advance one quarter: every mechanism runs once over all firms; in the middle of it, the firms
+        on a policy of their own decide (`Firm.step`)."""
         t = len(self.history)
-        self.state = advance(self.state, self.params, self._noise.at(t), t)
+        decide = self._ask_policies if len(self.deciding_firms) else None
+        self.state = advance(self.state, self.params, self._noise.at(t), t, decide)
         self.history.append(self.state)
+        for firm in self.firms:
+            firm.observe(self.state)
         self.datacollector.collect(self)
         self.running = len(self.history) < self.max_steps
+
+    def _ask_policies(self, q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
+        own_decisions(q)
+        self.deciding = (q, state, rule_arrays(q, state, params))
+        try:
+            self.deciding_firms.do("step")
+        finally:
+            self.deciding = None
 
     def run(self) -> AIRaceModel:
         """Run until ``max_steps`` quarters have been simulated; returns the model."""

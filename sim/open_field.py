@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.params import Firm, Scenario
+from sim.params import FirmTraits, Scenario
 
 
 def open_field(n_firms: int, seed: int = 0) -> Scenario:
@@ -14,7 +14,7 @@ def open_field(n_firms: int, seed: int = 0) -> Scenario:
     """
     rng = np.random.default_rng(seed)
     firms = [
-        Firm(
+        FirmTraits(
             name=f"lab-{i}",
             initial_cash=float(rng.uniform(1, 50)),
             core_profit=float(rng.choice([0.0, rng.uniform(0, 20)])),

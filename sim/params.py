@@ -317,7 +317,7 @@ class Drivers(StrictModel):
         return Drivers(**{name: 0.0 for name in Drivers.model_fields})
 
 
-class Firm(StrictModel):
+class FirmTraits(StrictModel):
     """One firm's traits (its starting position and its character)."""
 
     name: str = Field(..., min_length=1, max_length=60, description="Firm name, unique in a scenario")
@@ -379,6 +379,20 @@ class Firm(StrictModel):
     talent_loss: float = param(
         0.0, 0.0, 1.0, "share", "Share of the firm's world-model research efficiency that leaves with the leader"
     )
+
+    policy: str = Field(
+        "biased",
+        description="How the firm decides each quarter: biased (the model's rule with its drivers), "
+        "expected_value, fixed_split, follow_the_leader, thompson, hedger (sim/policies.py), or module:Class "
+        "(with --allow-code-policies)",
+    )
+
+    @field_validator("policy")
+    @classmethod
+    def _policy_is_known(cls, name: str) -> str:
+        from sim.policies import check_policy_name
+
+        return check_policy_name(name)
 
 
 class Claim(StrictModel):
@@ -473,7 +487,7 @@ class Scenario(StrictModel):
     watch: str = Field("", description="What to watch while it runs")
     environment: Environment = Field(default_factory=Environment)
     drivers: Drivers = Field(default_factory=Drivers)
-    firms: list[Firm] = Field(..., min_length=1, max_length=MAX_FIRMS, description="The firms (1 to 1,000)")
+    firms: list[FirmTraits] = Field(..., min_length=1, max_length=MAX_FIRMS, description="The firms (1 to 1,000)")
     claims: list[Claim] = Field(default_factory=list, description="What the scenario claims, checked over seeds")
     try_next: list[TryStep] = Field(
         default_factory=list, description="What students can try next, each step a few overrides"

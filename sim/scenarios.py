@@ -9,7 +9,7 @@ from typing import Any
 
 import tomli_w
 
-from sim.params import Drivers, Environment, Firm, ParameterError, Scenario, TryStep, validate_scenario
+from sim.params import Drivers, Environment, FirmTraits, ParameterError, Scenario, TryStep, validate_scenario
 
 SCENARIO_DIRS = (
     Path(__file__).resolve().parent.parent / "scenarios",  # a source checkout
@@ -120,7 +120,7 @@ def _check_known_keys(data: dict, path: Path) -> None:
     for i, firm in enumerate(data.get("firms") if isinstance(data.get("firms"), list) else []):
         named = f"firms[{i}] ({firm['name']})" if isinstance(firm, dict) and "name" in firm else f"firms[{i}]"
         for key in firm if isinstance(firm, dict) else ():
-            _check_key(f"{path}: {named}.{key}", key, Firm.model_fields, what="")
+            _check_key(f"{path}: {named}.{key}", key, FirmTraits.model_fields, what="")
 
 
 def _resolve_parent(name: str, child: Path) -> Path:
@@ -337,19 +337,19 @@ def _targets(data: dict, name: str) -> list[tuple[dict, str]]:
         _check_key(name, parts[1], SECTIONS[parts[0]].model_fields)
         return [(data.setdefault(parts[0], {}), parts[1])]
     if len(parts) == 3 and parts[0] == "firms":
-        _check_key(name, parts[2], Firm.model_fields)
+        _check_key(name, parts[2], FirmTraits.model_fields)
         return [(firm, parts[2]) for firm in _select_firms(data, name, parts[1])]
     if len(parts) == 1:
         owners = [group for group, model in SECTIONS.items() if name in model.model_fields]
         if len(owners) == 1:
             return [(data.setdefault(owners[0], {}), name)]
-        if name in Firm.model_fields:
+        if name in FirmTraits.model_fields:
             raise ParameterError(f"--set {name}: '{name}' is a firm trait; write firms.NAME.{name} or firms.*.{name}")
     raise ParameterError(
         f"--set {name}: unknown parameter. Use environment.FIELD, drivers.FIELD or firms.NAME.TRAIT. "
         f"Environment fields: {', '.join(Environment.model_fields)}. "
         f"Driver fields: {', '.join(Drivers.model_fields)}. "
-        f"Firm traits: {', '.join(k for k in Firm.model_fields if k != 'name')}"
+        f"Firm traits: {', '.join(k for k in FirmTraits.model_fields if k != 'name')}"
     )
 
 

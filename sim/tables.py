@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-from sim.params import Drivers, Environment, Firm, ParameterError
+from sim.params import Drivers, Environment, FirmTraits, ParameterError
 from sim.variables import FIRM_MEASURES, FIRM_VARIABLES, MARKET_VARIABLES, RUN_MEASURES
 
 TABLES = ("runs", "firms", "series")
@@ -79,8 +79,8 @@ def check_unique(names: dict[str, str], source: str) -> None:
 def parameter_info(name: str) -> tuple[str, str]:
     """(unit, description) of a parameter name as `sim.scenarios.apply_overrides` takes it."""
     field = name.rsplit(".", 1)[-1]
-    for model in (Environment, Drivers, Firm):
-        if name.startswith(("firms.",)) and model is not Firm:
+    for model in (Environment, Drivers, FirmTraits):
+        if name.startswith(("firms.",)) and model is not FirmTraits:
             continue
         info = model.model_fields.get(field)
         if info is not None:

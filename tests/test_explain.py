@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import AIRaceModel, Drivers, Environment, Firm, Scenario, load_scenario
+from sim import AIRaceModel, Drivers, Environment, FirmTraits, Scenario, load_scenario
 from sim.cli import main
 from sim.explain import (
     ALL_OFF,
@@ -44,7 +44,7 @@ def test_switching_a_driver_off_changes_only_its_term_in_the_first_decision():
 
 def test_known_answer_by_hand():
     """One firm, no rivals, no revenue feedback sources but its own: every term computed by hand."""
-    firm = Firm(
+    firm = FirmTraits(
         name="Solo",
         initial_cash=10.0,
         core_profit=0.0,
@@ -116,7 +116,7 @@ def test_one_quarter_explained_by_hand():
     Last quarter its LLM and world model were equally good (1.0), so the LLM carries
     logistic(0) = 1/2 of its product: it aims at 6/7 x 1/2 = 3/7. From 30% at speed 1/2 it would
     move to 0.3 + (3/7 - 0.3)/2 = 51/140 = 36.4%, above its cap 1 - wm_floor = 35%: it chooses 35%."""
-    scenario = Scenario(firms=[Firm(name="Solo", adjustment_speed=0.5, wm_floor=0.65, initial_allocation=0.3)])
+    scenario = Scenario(firms=[FirmTraits(name="Solo", adjustment_speed=0.5, wm_floor=0.65, initial_allocation=0.3)])
     rows = pd.DataFrame(
         {
             "step": [0, 1],

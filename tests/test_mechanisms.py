@@ -21,14 +21,14 @@ from sim.mechanisms import (
 )
 from sim.noise import NoiseSource
 from sim.outputs import frontier_training_table
-from sim.params import Drivers, Environment, Firm, Scenario
+from sim.params import Drivers, Environment, FirmTraits, Scenario
 
 
 def one_firm(steps: int = 1, drivers_off: bool = True, **traits) -> Scenario:
     """One firm, no AI market (market_potential 0) unless traits say otherwise."""
     env = {"steps": steps, "market_potential": 0.0, **traits.pop("env", {})}
     drivers = Drivers().switched_off() if drivers_off else Drivers()
-    return Scenario(environment=Environment(**env), drivers=drivers, firms=[Firm(name="A", **traits)])
+    return Scenario(environment=Environment(**env), drivers=drivers, firms=[FirmTraits(name="A", **traits)])
 
 
 def test_switching_moves_a_share_r_of_customers_toward_the_logit():
@@ -63,7 +63,7 @@ def test_new_customers_choose_by_the_logit_on_top_of_the_switchers():
     scenario = Scenario(
         environment=Environment(steps=2, market_potential=1000.0, switching_rate=0.1, demand_noise=0.0),
         drivers=Drivers().switched_off(),
-        firms=[Firm(name="A", initial_compute=1e-3), Firm(name="B", initial_compute=1e4)],
+        firms=[FirmTraits(name="A", initial_compute=1e-3), FirmTraits(name="B", initial_compute=1e4)],
     )
     model = AIRaceModel(scenario, rng=0).run()
     before, after = model.history[0], model.history[1]
@@ -131,8 +131,8 @@ def test_an_entrant_starts_with_neutral_confidence_and_its_promise_valued():
         environment=Environment(steps=3, market_potential=0.0),
         drivers=Drivers().switched_off(),
         firms=[
-            Firm(name="Incumbent", core_profit=40.0),
-            Firm(
+            FirmTraits(name="Incumbent", core_profit=40.0),
+            FirmTraits(
                 name="Lab",
                 entry_step=2,
                 initial_cash=0.0,
@@ -297,7 +297,7 @@ def test_research_that_keeps_failing_raises_the_believed_difficulty():
 def test_imitation_lag_shrinks_with_the_breakers_openness():
     scenario = Scenario(
         environment=Environment(imitation_lag_quarters=6.0),
-        firms=[Firm(name="A", openness=0.5), Firm(name="B", openness=0.9)],
+        firms=[FirmTraits(name="A", openness=0.5), FirmTraits(name="B", openness=0.9)],
     )
     params = ModelParams.from_scenario(scenario)
     assert imitation_lag(np.array([True, False]), params)[0] == 3.0  # ceil(6 * 0.5)
@@ -310,8 +310,8 @@ def test_the_first_breakthrough_sets_when_followers_learn_how():
             steps=2, wm_difficulty=0.001, wm_hazard_rate=10.0, imitation_lag_quarters=6.0, spillover=0.0
         ),
         firms=[
-            Firm(name="Breaker", initial_wm_knowledge=10.0, openness=0.5),
-            Firm(name="Follower", research_efficiency=0.0, openness=0.0),
+            FirmTraits(name="Breaker", initial_wm_knowledge=10.0, openness=0.5),
+            FirmTraits(name="Follower", research_efficiency=0.0, openness=0.0),
         ],
     )
     h = AIRaceModel(scenario, rng=0).run().history
@@ -333,8 +333,8 @@ def test_followers_find_it_easier_only_from_the_imitation_step():
         spillover=0.0,
     )
     firms = [
-        Firm(name="Breaker", initial_wm_knowledge=1000.0, openness=0.5),
-        Firm(name="Follower", initial_wm_knowledge=70.0, research_efficiency=0.0, openness=0.0),
+        FirmTraits(name="Breaker", initial_wm_knowledge=1000.0, openness=0.5),
+        FirmTraits(name="Follower", initial_wm_knowledge=70.0, research_efficiency=0.0, openness=0.0),
     ]
     h = AIRaceModel(Scenario(environment=env, firms=firms), rng=0).run().history
     assert h[0].breakthrough_step.tolist() == [0.0, -1.0]

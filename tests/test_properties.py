@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sim import AIRaceModel
-from sim.params import Drivers, Environment, Firm, Scenario, field_bounds
+from sim.params import Drivers, Environment, FirmTraits, Scenario, field_bounds
 from tests.helpers import check_invariants
 
 
@@ -30,7 +30,7 @@ def scenarios(draw):
     through parameters the model cannot handle and the invariants below catch it."""
     steps = draw(st.integers(1, 200))
     environment = {**draw(fields_strategy(Environment, skip=("steps",))), "steps": steps}
-    traits = draw(st.lists(fields_strategy(Firm, skip=("name", "entry_step")), min_size=1, max_size=4))
+    traits = draw(st.lists(fields_strategy(FirmTraits, skip=("name", "policy", "entry_step")), min_size=1, max_size=4))
     firms = [{**t, "name": f"firm-{i}", "entry_step": draw(st.integers(0, steps - 1))} for i, t in enumerate(traits)]
     try:
         return Scenario(environment=environment, drivers=draw(fields_strategy(Drivers)), firms=firms)
@@ -40,7 +40,8 @@ def scenarios(draw):
 
 def lowest(model, **values) -> dict:
     """Every field of a parameter model at its lower bound, but for ``values``."""
-    return {name: field_bounds(model, name)[0] for name in model.model_fields if name != "name"} | values
+    numeric = [name for name in model.model_fields if name not in ("name", "policy")]
+    return {name: field_bounds(model, name)[0] for name in numeric} | values
 
 
 FIRM_ZEROS = {"core_profit_growth": 0.0, "distribution": 0.0, "talent_loss_step": 0}
@@ -74,9 +75,11 @@ SUBNORMAL_REINVESTMENT = Scenario(  # found by this test: a compute gain too sma
     ),
     drivers=lowest(Drivers),
     firms=[
-        lowest(Firm, name="idle", **FIRM_ZEROS),
-        lowest(Firm, name="computing", initial_compute=1.0, **FIRM_ZEROS),
-        lowest(Firm, name="subnormal", core_profit=11.0, reinvestment_rate=5e-324, adjustment_speed=1.0, **FIRM_ZEROS),
+        lowest(FirmTraits, name="idle", **FIRM_ZEROS),
+        lowest(FirmTraits, name="computing", initial_compute=1.0, **FIRM_ZEROS),
+        lowest(
+            FirmTraits, name="subnormal", core_profit=11.0, reinvestment_rate=5e-324, adjustment_speed=1.0, **FIRM_ZEROS
+        ),
     ],
 )
 

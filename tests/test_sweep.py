@@ -316,8 +316,8 @@ def test_a_run_with_nan_in_its_state_is_failed_not_ok(monkeypatch):
 
     real_advance = sim.ensemble.advance
 
-    def poisoned(state, params, noise, t):
-        new = real_advance(state, params, noise, t)
+    def poisoned(state, params, noise, t, decide=None):
+        new = real_advance(state, params, noise, t, decide)
         if t == 3:
             new["cash"] = new["cash"].copy()
             new["cash"][0, 1] = np.nan  # firm 0 of the second run
@@ -335,8 +335,8 @@ def test_aisim_run_refuses_a_run_with_nan(monkeypatch, tmp_path, capsys):
 
     real_advance = sim.model.advance
 
-    def poisoned(state, params, noise, t):
-        new = real_advance(state, params, noise, t)
+    def poisoned(state, params, noise, t, decide=None):
+        new = real_advance(state, params, noise, t, decide)
         if t == 2:
             new["cash"] = new["cash"] * np.nan
         return new

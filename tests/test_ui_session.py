@@ -231,3 +231,14 @@ def test_an_upload_larger_than_the_page_sends_is_refused_before_decoding():
         uploaded({"name": "f.toml", "data": "A" * 100}, limit=10)
     with pytest.raises(ValueError, match="not a file"):
         uploaded({"name": "f.toml", "data": "not base64!"}, limit=10)
+
+
+def test_a_firm_policy_is_edited_and_shared_through_the_address():
+    session = Session.from_query("scenario=baseline&seed=3&set=firms.Meta-like.policy=hedger")
+    assert session.edits() == [("firms.Meta-like.policy", "hedger")]
+    assert "unknown policy 'greedy'; valid: biased" in session.set_value("firms.2.policy", "greedy")
+    session.reset()
+    assert session.model.config.firms[2].policy == "hedger"
+    assert [f.name for f in session.model.deciding_firms] == ["Meta-like"]
+    again = Session.from_query(session.query())
+    assert again.edits() == [("firms.Meta-like.policy", "hedger")] and not again.message

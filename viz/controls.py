@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import solara
 
-from sim.params import Drivers, Environment, Firm, field_bounds
+from sim.params import Drivers, Environment, FirmTraits, field_bounds
+from sim.policies import POLICIES
 from viz.session import Session
 
 ENVIRONMENT_GROUPS = {
@@ -119,6 +120,24 @@ def ParameterInput(session: Session, path: str, model: type, name: str, on_chang
 
 
 @solara.component
+def PolicySelect(session: Session, path: str, on_change: Callable[[], None]):
+    """The firm's decision policy (`sim.policies`), with a line on each."""
+    value = session.value(path)
+    names = list(dict.fromkeys([*POLICIES, value]))  # a scenario's own policy in code stays on the list
+
+    def update(name: str):
+        session.set_value(path, name)
+        on_change()
+
+    with solara.Column(gap="0px", style={"max-width": "640px"}):
+        solara.Select("decision policy", value=value, values=names, on_value=update)
+        solara.Text(
+            f"{value}: {POLICIES[value][1]}" if value in POLICIES else f"{value}: a policy in code",
+            style={"font-size": "11px", "color": "#666"},
+        )
+
+
+@solara.component
 def ParameterPanel(session: Session, on_change: Callable[[], None], version: int):
     """Drivers, environment (by group) and one firm's traits, as editable inputs. A group or firm
     that is not offered (a crafted widget message) shows the first one."""
@@ -145,7 +164,8 @@ def ParameterPanel(session: Session, on_change: Callable[[], None], version: int
             ParameterInput(session, f"environment.{name}", Environment, name, on_change, version)
     solara.Markdown("#### Firm traits")
     solara.Select("Firm", value=firm, values=firm_names, on_value=set_firm)
+    PolicySelect(session, f"firms.{firm_names.index(firm)}.policy", on_change)
     with solara.Row(style={"flex-wrap": "wrap"}):
-        for name in Firm.model_fields:
-            if name != "name":
-                ParameterInput(session, f"firms.{firm_names.index(firm)}.{name}", Firm, name, on_change, version)
+        for name in FirmTraits.model_fields:
+            if name not in ("name", "policy"):
+                ParameterInput(session, f"firms.{firm_names.index(firm)}.{name}", FirmTraits, name, on_change, version)

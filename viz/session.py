@@ -23,7 +23,7 @@ from sim import AIRaceModel, ParameterError, Scenario, load_scenario, scenario_n
 from sim.ensemble import run_seeds
 from sim.noise import check_seed, fresh_seed
 from sim.outputs import never_as_end, quarter_label, run_summary_arrays
-from sim.params import MAX_SEED, Firm, format_validation_error, validate_scenario
+from sim.params import MAX_SEED, FirmTraits, format_validation_error, validate_scenario
 from sim.scenarios import SECTIONS, apply_overrides, apply_try_step, parse_toml, scenario_toml
 
 BAND_SERIES = {
@@ -239,10 +239,10 @@ class Session:
         """Change a draft value (a number, or the text typed for it); returns an error message (and
         keeps the old value) if it is invalid: not a finite number, out of range, or breaking a rule."""
         container, key = self._locate(path)
-        model = Firm if path.startswith("firms.") else SECTIONS[path.split(".")[0]]
-        integer = model.model_fields[key].annotation is int
+        model = FirmTraits if path.startswith("firms.") else SECTIONS[path.split(".")[0]]
+        annotation = model.model_fields[key].annotation
         try:
-            value = parse_number(str(value), integer)
+            value = str(value) if annotation is str else parse_number(str(value), annotation is int)
         except ValueError as err:
             self.errors[path] = str(err)
             return str(err)
@@ -473,7 +473,9 @@ class Session:
 
 def address_query(scenario: str, seed: int, edits: list[tuple[str, object]] = ()) -> str:
     """``scenario=NAME&seed=N&set=NAME=VALUE...``: what `Session.from_query` reads back."""
-    items = [("scenario", scenario), ("seed", str(seed))] + [("set", f"{name}={value!r}") for name, value in edits]
+    items = [("scenario", scenario), ("seed", str(seed))] + [
+        ("set", f"{name}={value if isinstance(value, str) else repr(value)}") for name, value in edits
+    ]
     return urllib.parse.urlencode(items, safe=".=*")
 
 

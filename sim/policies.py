@@ -1,0 +1,445 @@
+"""Firm strategies: a firm's quarterly decision as a policy its agent carries.
+
+Every quarter each firm decides two things (`sim.mechanisms.decision`): ``x``, the share of its AI
+budget put into LLM scaling, and ``investment_share``, how much of its investment capacity it uses
+next quarter. The built-in rule (`BIASED`, the default) is the model's own: the expected-value
+comparison of the two paths bent by the five drivers. It stays vectorised: firms on it are decided
+together over arrays, in the Mesa model and in the batch engine alike. A firm on another policy is
+then decided again, on its own, by that policy, from a `FirmView`: what the firm may see (its own
+state, its beliefs, the rivals' public moves; never the true LLM ceiling or world-model difficulty).
+Its `Decision` is checked and clipped to the firm's bounds.
+
+A policy is any object with ``decide(view) -> Decision`` (`Policy`); a scenario names one per firm
+(``policy = "thompson"``). The built-in ones are in `POLICIES`; `register` adds one from Python. A
+scenario file may name code (``"mymodule:MyPolicy"``) only when the user allowed it
+(`allow_code_policies`, the command line's ``--allow-code-policies``): a scenario file must never run
+code by itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from sim.params import ParameterError
+from sim.variables import DRIVER_TERMS
+
+BIASED = "biased"
+"""The built-in rule's name: the default policy of every firm."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A firm's decision for the quarter.
+
+    ``x``: share of this quarter's AI budget on LLM scaling (0 to the firm's ``x_max``).
+    ``investment_share``: share of its investment capacity the firm uses next quarter (0 to 1);
+    None keeps the built-in rule's.
+    ``target``: the allocation the firm aims at, before inertia (shown as ``x_target``); None keeps
+    the built-in rule's.
+    """
+
+    x: float
+    investment_share: float | None = None
+    target: float | None = None
+
+
+@dataclass(frozen=True)
+class RivalView:
+    """What a firm sees of a rival: its public moves."""
+
+    name: str
+    market_share: float
+    llm_quality: float  # benchmarks are public
+    wm_quality: float  # 0 until its world-model product ships
+    wm_breakthrough: bool  # announced
+    llm_spend: float  # last quarter's LLM spend ($B; capital spending is announced)
+
+
+@dataclass(frozen=True)
+class FirmView:
+    """What a firm may see when it decides, in quarter ``quarter``: its own state (its allocation and
+    investment share as they were last quarter; this quarter's budget, income and market share), its
+    beliefs, its rivals' public moves, the bounds of its decision and what the built-in rule and the
+    expected-value rule would decide. It holds numbers only: nothing of the model, so nothing hidden."""
+
+    quarter: int
+    firm: str
+    # own state
+    cash: float  # $B, at the end of last quarter
+    budget: float  # $B this quarter
+    income: float  # $B this quarter
+    ai_revenue: float  # $B this quarter
+    market_share: float
+    x: float  # last quarter's allocation
+    investment_share: float  # last quarter's
+    llm_quality: float
+    wm_quality: float
+    wm_knowledge: float
+    wm_breakthrough: bool
+    llm_sunk: float
+    wm_sunk: float
+    llm_carries_product: float  # 1 while its LLM clearly carries its product, near 0 once a world model does
+    # beliefs
+    believed_ceiling: float  # the LLM ceiling it expects, with its optimism
+    evidence_ceiling: float  # the LLM ceiling the evidence alone suggests
+    value_llm: float  # believed value of the next LLM dollar ($ per $), on the evidence
+    value_wm: float  # believed value of the next world-model dollar
+    ceilings: tuple[float, ...]  # the LLM ceilings it weighs
+    ceiling_weights: tuple[float, ...]  # the evidence's weight on each (they sum to 1)
+    llm_value_by_ceiling: tuple[float, ...]  # value of the next LLM dollar if each ceiling were the true one
+    terms: dict[str, float]  # the decision terms of the built-in rule (logit units)
+    # the decision's bounds and pace
+    x_max: float  # 1 minus the protected world-model share
+    adjustment_speed: float  # share of the gap to a target the built-in rule closes each quarter
+    # the rules' own decisions, to follow, compare with or depart from
+    default: Decision  # the built-in (biased) rule
+    expected_value: Decision  # the built-in rule with every driver off
+    rivals: tuple[RivalView, ...] = field(default=())
+
+    def toward(self, target: float) -> float:
+        """The allocation after one quarter's move toward ``target`` at the firm's adjustment speed, as the
+        built-in rule moves (`sim.mechanisms.allocation_step`), within its bounds."""
+        from sim.mechanisms import allocation_step
+
+        moved = allocation_step(
+            np.float64(self.x), np.float64(target), np.float64(self.llm_carries_product),
+            np.float64(self.adjustment_speed), np.float64(self.x_max),
+        )  # fmt: skip
+        return float(moved)
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """A firm's strategy: one decision a quarter from what the firm may see."""
+
+    def decide(self, view: FirmView) -> Decision: ...
+
+
+# --- the policies that come with aisim -------------------------------------------------------
+
+
+class Biased:
+    """The model's own rule: expected value bent by the five drivers (sunk cost, competitive pressure,
+    revenue feedback, investor pressure, scaling optimism)."""
+
+    def decide(self, view: FirmView) -> Decision:
+        return view.default
+
+
+class ExpectedValue:
+    """The rule with every driver off: the comparison of the two paths' believed values alone."""
+
+    def decide(self, view: FirmView) -> Decision:
+        return view.expected_value
+
+
+@dataclass
+class FixedSplit:
+    """Keeps the allocation it starts with (or ``x``), whatever happens; invests as the built-in rule does."""
+
+    x: float | None = None
+
+    def decide(self, view: FirmView) -> Decision:
+        if self.x is None:
+            self.x = view.x
+        return Decision(x=min(self.x, view.x_max), target=self.x)
+
+
+class FollowTheLeader:
+    """Imitates the market leader: scales LLMs while the leader's product runs on its LLM, moves to world
+    models once the leader's runs on a world model (at the firm's usual pace)."""
+
+    def decide(self, view: FirmView) -> Decision:
+        if not view.rivals:
+            return view.default
+        leader = max(view.rivals, key=lambda rival: rival.market_share)
+        if leader.market_share <= view.market_share:  # it leads: it keeps to its own course
+            return view.default
+        target = 1.0 if leader.llm_quality >= leader.wm_quality else 0.0
+        return Decision(x=view.toward(target), target=target)
+
+
+@dataclass
+class Thompson:
+    """A Bayesian bandit over the LLM ceiling (Thompson sampling): each quarter it draws one ceiling from
+    the evidence's weights and puts its budget on the path that pays more if that ceiling is the true one.
+    Its draws come from its own seed, so runs repeat."""
+
+    rng: np.random.Generator
+
+    def decide(self, view: FirmView) -> Decision:
+        drawn = self.rng.choice(len(view.ceilings), p=np.asarray(view.ceiling_weights) / sum(view.ceiling_weights))
+        target = 1.0 if view.llm_value_by_ceiling[drawn] > view.value_wm else 0.0
+        return Decision(x=view.toward(target), target=target)
+
+
+@dataclass
+class Hedger:
+    """Follows the expected-value rule but keeps an option open: at least ``hedge`` of its budget on world
+    models until the evidence all but rules the dead end out (weight on the lowest ceiling below
+    ``certainty``) or it has made its breakthrough."""
+
+    hedge: float = 0.2
+    certainty: float = 0.05
+
+    def decide(self, view: FirmView) -> Decision:
+        choice = view.expected_value
+        if view.wm_breakthrough or view.ceiling_weights[0] < self.certainty:
+            return choice
+        cap = 1.0 - self.hedge
+        return Decision(x=min(choice.x, cap), investment_share=choice.investment_share, target=choice.target)
+
+
+PolicyFactory = Callable[[np.random.Generator], Policy]
+"""Makes one firm's policy for one run, from a random generator of its own (seeded by the run's seed and
+the firm's position)."""
+
+POLICIES: dict[str, tuple[PolicyFactory, str]] = {
+    BIASED: (lambda rng: Biased(), "the model's own rule: expected value bent by the five drivers (default)"),
+    "expected_value": (lambda rng: ExpectedValue(), "the same comparison with every driver off"),
+    "fixed_split": (lambda rng: FixedSplit(), "keeps its starting allocation whatever happens"),
+    "follow_the_leader": (lambda rng: FollowTheLeader(), "imitates the market leader's path"),
+    "thompson": (lambda rng: Thompson(rng), "Thompson sampling over the LLM ceiling (a Bayesian bandit)"),
+    "hedger": (lambda rng: Hedger(), "expected value, but keeps 20% on world models until the dead end is ruled out"),
+}
+"""The policies a scenario may name, with a line each."""
+
+_CODE_NAME = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_allow_code = False
+
+
+def allow_code_policies(allowed: bool = True) -> None:
+    """Let scenario files name policies in code (``"module:Class"``), which imports that module. Off by
+    default: a scenario file must never run code by itself (``--allow-code-policies`` turns it on)."""
+    global _allow_code
+    _allow_code = allowed
+
+
+def register(name: str, factory: PolicyFactory, description: str = "") -> None:
+    """Make a policy available by name to scenario files (``policy = "name"``), from Python."""
+    if not name.isidentifier():
+        raise ValueError(f"policy name {name!r}: use letters, digits and '_'")
+    POLICIES[name] = (factory, description)
+
+
+def check_policy_name(name: str) -> str:
+    """A policy name a scenario may give: a registered one, or ``module:Class``; a ValueError listing them."""
+    if name in POLICIES or _CODE_NAME.match(name):
+        return name
+    raise ValueError(
+        f"unknown policy {name!r}; valid: {', '.join(POLICIES)}, or module:Class (with --allow-code-policies)"
+    )
+
+
+def make_policy(name: str, seed: int, firm_index: int) -> Policy:
+    """A fresh policy for one firm in one run, with a random generator of its own."""
+    rng = np.random.default_rng([seed, firm_index, POLICY_STREAM])
+    if name in POLICIES:
+        return POLICIES[name][0](rng)
+    if not _CODE_NAME.match(name):
+        raise ParameterError(f"unknown policy {name!r}; valid: {', '.join(POLICIES)}, or module:Class")
+    if not _allow_code:
+        raise ParameterError(
+            f"policy {name!r} names code; a scenario file runs code only when allowed: add --allow-code-policies "
+            "(from Python: sim.policies.allow_code_policies())"
+        )
+    module, _, attribute = name.partition(":")
+    try:
+        made = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as err:
+        raise ParameterError(f"policy {name!r}: cannot load it ({err})") from None
+    policy = made(rng) if _takes_rng(made) else made()
+    if not isinstance(policy, Policy):
+        raise ParameterError(f"policy {name!r}: {made!r} made {policy!r}, which has no decide(view) method")
+    return policy
+
+
+POLICY_STREAM = 0x706F6C
+"""Third word of a policy's seed: keeps its random numbers apart from the model's."""
+
+
+def _takes_rng(made: object) -> bool:
+    import inspect
+
+    try:
+        return len(inspect.signature(made).parameters) >= 1
+    except (TypeError, ValueError):
+        return False
+
+
+class PolicyWarning(UserWarning):
+    """A policy's decision was out of bounds and was clipped."""
+
+
+def checked(decision: object, view: FirmView, name: str) -> Decision:
+    """The policy's decision within the firm's bounds: x in [0, x_max], investment share in [0, 1]. Out of
+    bounds is clipped with a `PolicyWarning`; anything but a Decision of finite numbers is an error."""
+    if not isinstance(decision, Decision):
+        raise ParameterError(
+            f"policy {name!r} for {view.firm} in quarter {view.quarter} returned {decision!r}, not a Decision"
+        )
+    values = {"x": decision.x, "investment_share": decision.investment_share, "target": decision.target}
+    for key, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))):
+            raise ParameterError(f"policy {name!r} for {view.firm}: {key} = {value!r} is not a number")
+        if value is not None and not math.isfinite(value):
+            raise ParameterError(f"policy {name!r} for {view.firm} in quarter {view.quarter}: {key} = {value}")
+    x = _clip(float(decision.x), 0.0, view.x_max, "x", view, name)
+    share = decision.investment_share
+    share = None if share is None else _clip(float(share), 0.0, 1.0, "investment_share", view, name)
+    target = None if decision.target is None else _clip(float(decision.target), 0.0, 1.0, "target", view, name)
+    return Decision(x, share, target)
+
+
+def _clip(value: float, low: float, high: float, key: str, view: FirmView, name: str) -> float:
+    if low <= value <= high:
+        return value
+    warnings.warn(  # no quarter in the message: Python reports each distinct message once
+        f"policy {name!r} for {view.firm}: {key} = {value:g} is outside {low:g} to {high:g}; clipped",
+        PolicyWarning,
+        stacklevel=2,
+    )
+    return min(max(value, low), high)
+
+
+# --- deciding: the views policies see and where their decisions go ----------------------------
+
+
+def rule_arrays(q, state, params) -> dict[str, np.ndarray]:
+    """What every view of a quarter shares, computed over all firms at once: the expected-value rule's
+    decision (the built-in rule with every driver off: `sim.mechanisms.decision` with no driver term)
+    and the value of the next LLM dollar under each ceiling firms weigh."""
+    from sim.mechanisms import (
+        allocation_step,
+        believed_ceilings,
+        investment_step,
+        investment_target,
+        llm_compute_per_dollar,
+        llm_slopes_by_ceiling,
+        llm_value,
+        run_constants,
+        sigmoid,
+    )
+
+    speed = params.firm.adjustment_speed
+    target = sigmoid(q.term_value / params.env.decision_temperature)
+    returns = llm_slopes_by_ceiling(state.compute, params) * llm_compute_per_dollar(q.now, params)
+    invest_target = investment_target(np.maximum(q.value_llm, q.value_wm), params)
+    return {
+        "ev_target": target,
+        "ev_x": allocation_step(state.x, target, q.llm_carries_product, speed, run_constants(params).x_max),
+        "ev_investment": investment_step(state.investment_share, invest_target, speed),
+        "x_max": run_constants(params).x_max,
+        "ceilings": believed_ceilings(params)[0],
+        "llm_value_by_ceiling": llm_value(returns, q, params),
+    }
+
+
+def view_at(q, state, params, shared: dict[str, np.ndarray], firm: int, run: tuple[int, ...]) -> FirmView:
+    """The view of firm ``firm`` in run ``run`` (``()`` for a single run, ``(r,)`` in a batch)."""
+    at = (firm, *run)
+
+    def own(array: np.ndarray) -> float:
+        return float(array[at])
+
+    names = params.firm_names
+    rivals = tuple(
+        RivalView(
+            names[j],
+            float(q.market_share[(j, *run)]),
+            float(state.llm_quality[(j, *run)]),
+            float(state.wm_quality[(j, *run)]),
+            bool(state.wm_breakthrough[(j, *run)]),
+            float(state.llm_spend[(j, *run)]),
+        )
+        for j in range(len(names))
+        if j != firm and q.active[(j, *run)]
+    )
+    weights = np.exp(state.log_weights_evidence[(slice(None), *at)])
+    return FirmView(
+        quarter=int(q.t),
+        firm=names[firm],
+        cash=own(state.cash),
+        budget=own(q.budget),
+        income=own(q.income),
+        ai_revenue=own(q.ai_revenue),
+        market_share=own(q.market_share),
+        x=own(state.x),
+        investment_share=own(state.investment_share),
+        llm_quality=own(state.llm_quality),
+        wm_quality=own(state.wm_quality),
+        wm_knowledge=own(state.wm_knowledge),
+        wm_breakthrough=bool(state.wm_breakthrough[at]),
+        llm_sunk=own(state.llm_sunk),
+        wm_sunk=own(state.wm_sunk),
+        llm_carries_product=own(q.llm_carries_product),
+        believed_ceiling=own(state.believed_ceiling),
+        evidence_ceiling=own(state.evidence_ceiling),
+        value_llm=own(q.value_llm),
+        value_wm=own(q.value_wm),
+        ceilings=tuple(float(v) for v in shared["ceilings"][(slice(None), 0, *run)]),
+        ceiling_weights=tuple(float(w) for w in weights),
+        llm_value_by_ceiling=tuple(float(v) for v in shared["llm_value_by_ceiling"][(slice(None), *at)]),
+        terms={"value": own(q.term_value), **{driver: own(q[term]) for driver, term in DRIVER_TERMS.items()}},
+        x_max=own(shared["x_max"]),
+        adjustment_speed=own(params.firm.adjustment_speed),
+        default=Decision(own(q.x), own(q.investment_share), own(q.x_target)),
+        expected_value=Decision(own(shared["ev_x"]), own(shared["ev_investment"]), own(shared["ev_target"])),
+        rivals=rivals,
+    )
+
+
+def apply_decision(q, firm: int, run: tuple[int, ...], decision: Decision) -> None:
+    """Write a checked decision into the quarter's working arrays (the built-in rule's values are kept
+    where the decision leaves them to it)."""
+    at = (firm, *run)
+    q.x[at] = decision.x
+    if decision.investment_share is not None:
+        q.investment_share[at] = decision.investment_share
+    if decision.target is not None:
+        q.x_target[at] = decision.target
+
+
+def decide_firm(
+    q, state, params, shared: dict[str, np.ndarray], firm: int, run: tuple[int, ...], policy: Policy, name: str
+) -> None:
+    """Ask one firm's policy for its decision (an active firm only) and write it, checked, into the quarter."""
+    if not q.active[(firm, *run)]:
+        return
+    view = view_at(q, state, params, shared, firm, run)
+    apply_decision(q, firm, run, checked(policy.decide(view), view, name))
+
+
+def own_decisions(q) -> None:
+    """Make the quarter's decision arrays its own copies, so that a decision written into them can never
+    reach an array another quarter holds."""
+    for key in ("x", "investment_share", "x_target"):
+        q[key] = q[key].copy()
+
+
+class BatchPolicies:
+    """The batch engine's ``decide`` (`sim.mechanisms.advance`): one policy per firm and run not on the
+    built-in rule, each made from the run's seed, decided one by one after the built-in rule has decided
+    for everyone."""
+
+    def __init__(self, params, seeds: list[int]):
+        self.slots = []
+        for index in np.argwhere(params.policies != BIASED):
+            firm, run = int(index[0]), tuple(int(r) for r in index[1:])
+            name = str(params.policies[tuple(index)])
+            seed = seeds[run[0]] if run else seeds[0]
+            self.slots.append((firm, run, make_policy(name, seed, firm), name))
+
+    def __call__(self, q, state, params) -> None:
+        own_decisions(q)
+        shared = rule_arrays(q, state, params)
+        for firm, run, policy, name in self.slots:
+            decide_firm(q, state, params, shared, firm, run, policy, name)
