@@ -61,13 +61,7 @@ except ImportError as err:  # an optional extra
 
 from sim.params import Drivers, Environment, Firm, ParameterError, Scenario, field_bounds, validate_scenario
 from sim.scenarios import SECTIONS, apply_overrides, overlapping_overrides, read_scenario_data, resolve
-from sim.sweep_spec import (
-    Outputs,
-    SweepSpec,
-    load_spec,
-    runs_for_sets,
-    spec_from_data,
-)
+from sim.sweep_spec import Outputs, SweepSpec, runs_for_sets
 from sim.tables import check_unique, column_name, firm_column
 from sim.variables import FIRM_MEASURES, RUN_MEASURES
 
@@ -474,21 +468,29 @@ def _column(runs: pd.DataFrame, name: str, firms: Sequence[str]) -> np.ndarray:
 
 
 def uncertainties_from_spec(spec: str | Path | SweepSpec | dict) -> list:
-    """EMA uncertainties for a sweep spec's parameters, over the values or ranges it declares:
-    a ``uniform`` or ``integer`` distribution gives a Real- or IntegerParameter over low to high;
-    ``loguniform`` a RealParameter over the same bounds (EMA's samplers then sample it uniformly:
-    note the difference); a grid's ``values`` or ``range`` gives a parameter over their least and
-    greatest with the grid as its ``resolution`` (what EMA's full-factorial sampler takes), and a
-    list of texts or booleans, or a single value, a CategoricalParameter."""
+    """EMA uncertainties for a sweep spec's parameters (a file, a bundled name, its data or a
+    SweepSpec), over the values or ranges it declares: a ``uniform`` or ``integer`` distribution
+    gives a Real- or IntegerParameter over low to high, ``loguniform`` a RealParameter with scipy's
+    loguniform distribution (EMA's samplers go through its quantiles, so they sample it
+    log-uniformly); a grid's ``values`` or ``range`` gives a parameter over their least and greatest
+    with the grid as its ``resolution`` (what EMA's full-factorial sampler takes), and a list of
+    texts or booleans, or a single value, a CategoricalParameter. Each is named and carries its
+    aisim name as `make_uncertainties` does."""
     from ema_workbench import CategoricalParameter
+    from scipy.stats import loguniform
 
-    spec, _ = _spec(spec)
+    from sim.sweeps import _load
+
+    spec, _ = _load(spec)
     made: list[Parameter] = []
     for name, parameter in spec.parameters.items():
         ema = identifier(name)
         if parameter.distribution is not None:
             if parameter.distribution == "integer":
                 made.append(IntegerParameter(ema, int(parameter.low), int(parameter.high), variable_name=name))
+            elif parameter.distribution == "loguniform":
+                dist = loguniform(parameter.low, parameter.high)
+                made.append(RealParameter.from_dist(ema, dist, variable_name=name))
             else:
                 made.append(RealParameter(ema, parameter.low, parameter.high, variable_name=name))
             continue
@@ -500,11 +502,3 @@ def uncertainties_from_spec(spec: str | Path | SweepSpec | dict) -> list:
         else:
             made.append(RealParameter(ema, min(grid), max(grid), resolution=grid, variable_name=name))
     return made
-
-
-def _spec(spec: str | Path | SweepSpec | dict) -> tuple[SweepSpec, dict]:
-    if isinstance(spec, SweepSpec):
-        return spec_from_data(spec.model_dump(exclude_none=True))
-    if isinstance(spec, dict):
-        return spec_from_data(spec)
-    return load_spec(spec)
