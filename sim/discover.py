@@ -374,9 +374,9 @@ def _cart_rules(inputs: pd.DataFrame, hits: np.ndarray, mass_min: float) -> list
     def walk(node: int, bounds: dict[str, list]) -> None:
         if structure.children_left[node] == -1:
             inside = leaves == node
-            hit = int(hits[inside].sum())
-            if hit * 2 > inside.sum():
-                rules.append(Rule(_conditions(bounds), hit / hits.sum(), hit / inside.sum(), int(inside.sum())))
+            hit, runs = int(hits[inside].sum()), int(inside.sum())
+            if hit * 2 > runs:
+                rules.append(Rule(_conditions(bounds), hit / int(hits.sum()), hit / runs, runs))
             return
         name, threshold = names[structure.feature[node]], float(structure.threshold[node])
         left = {k: list(v) for k, v in bounds.items()}

@@ -4,6 +4,7 @@ sweep, and a sweep spec's design as a SALib problem."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -173,6 +174,8 @@ def test_discover_prints_boxes_and_rules_of_a_real_sweep(tmp_path, capsys):
     assert "PRIM box 1: coverage" in printed and "drivers.sunk_cost" in printed and "qp low end" in printed
     assert "CART rules" in printed and f"wrote {figure}" in printed
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    documented = (Path(__file__).resolve().parent.parent / "docs" / "SWEEPS.md").read_text()
+    assert printed.split("\nwrote ")[0] in documented  # docs/SWEEPS.md shows this very output
     assert main(["discover", str(out), "--outcome", "llm_spend_share => 0.9"]) == 2
     error = capsys.readouterr().err
     assert error.startswith("aisim: error: --outcome 'llm_spend_share => 0.9': unexpected '=' at position 17")
