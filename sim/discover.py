@@ -186,11 +186,15 @@ def read_sweep(folder: str | Path) -> SweepCases:
 
     folder = Path(folder)
     manifest_path = folder / "manifest.json"
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(f"{folder}: is a file, not a sweep's results folder (the --out folder of aisim sweep)")
     if not folder.is_dir():
         raise ParameterError(f"{folder}: no such folder (give the --out folder of a sweep)")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        parameters = list(manifest["spec"]["parameters"])
+        parameters = manifest["spec"]["parameters"]
+        if not isinstance(parameters, dict) or not all(isinstance(name, str) for name in parameters):
+            raise TypeError("spec.parameters is not a table of parameter names")
     except FileNotFoundError:
         raise ParameterError(f"{folder}: no manifest.json; not a sweep's results folder (aisim sweep --out)") from None
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -198,6 +202,10 @@ def read_sweep(folder: str | Path) -> SweepCases:
     if not parameters:
         raise ParameterError(f"{folder}: the sweep varies no parameter, so there is nothing to discover")
     table = load_results(folder)
+    columns = {name: column_name(name) for name in parameters}
+    missing = [f"{column} ({name})" for name, column in columns.items() if column not in table.columns]
+    if missing:
+        raise ParameterError(f"{folder}: its runs table lacks the columns of parameters {', '.join(missing)}")
     notes = []
     if manifest.get("status") != "complete":
         notes.append(f"the sweep is not finished: {len(table):,} of {manifest.get('runs', '?'):,} runs are read")
@@ -207,7 +215,6 @@ def read_sweep(folder: str | Path) -> SweepCases:
         table = table[~failed].reset_index(drop=True)
     if table.empty:
         raise ParameterError(f"{folder}: no run finished without failing; nothing to discover")
-    columns = {name: column_name(name) for name in parameters}
     inputs = pd.DataFrame({name: table[column] for name, column in columns.items()})
     constant = [name for name in inputs if inputs[name].nunique() < 2]
     if constant:
@@ -284,11 +291,7 @@ def discover(
     whose density is at least ``min_density``; up to ``boxes`` boxes are found, each on the runs outside the ones
     before, until no box on a trajectory is that dense. ``mass_min`` is the smallest share of runs
     a box or a CART leaf may hold."""
-    if not 0 < mass_min < 1 or not 0 < min_density <= 1 or boxes < 1:
-        raise ParameterError(
-            f"mass_min must be between 0 and 1 (got {mass_min:g}), min_density above 0 and at most 1 "
-            f"(got {min_density:g}), boxes at least 1 (got {boxes})"
-        )
+    check_options(boxes, min_density, mass_min)
     hits = np.asarray(hits, dtype=bool)
     ranges = {name: _range(inputs[name]) for name in inputs}
     found = Discovery(outcome, len(hits), int(hits.sum()), [], [], ranges)
@@ -305,6 +308,15 @@ def discover(
         )
     found.rules = _cart_rules(inputs, hits, mass_min)
     return found
+
+
+def check_options(boxes: int, min_density: float, mass_min: float) -> None:
+    """ParameterError unless 0 < mass_min < 1, 0 < min_density <= 1 and boxes >= 1."""
+    if not 0 < mass_min < 1 or not 0 < min_density <= 1 or boxes < 1:
+        raise ParameterError(
+            f"--mass-min must be between 0 and 1 (got {mass_min:g}), --min-density above 0 and at most 1 "
+            f"(got {min_density:g}), --boxes at least 1 (got {boxes})"
+        )
 
 
 def _range(column: pd.Series) -> tuple[object, object]:
@@ -519,6 +531,7 @@ def discover_sweep(
     mass_min: float = DEFAULT_MASS_MIN,
 ) -> Discovery:
     """`read_sweep`, `parse_outcome` and `discover` in one call: the whole of `aisim discover`."""
+    check_options(boxes, min_density, mass_min)
     cases = read_sweep(folder)
     condition = parse_outcome(outcome, cases.measures)
     found = discover(cases.inputs, condition.holds(cases.table), str(condition), boxes, min_density, mass_min)

@@ -146,7 +146,7 @@ def test_a_density_no_box_reaches_is_reported(tmp_path):
     hits = parse_outcome("llm_spend_share > 0.9", cases.measures).holds(cases.table)
     found = discover(cases.inputs, hits, "noisy", min_density=0.99)
     assert not found.boxes and "PRIM: no box reaches density 0.99" in found.notes[0]
-    with pytest.raises(ParameterError, match="mass_min must be between 0 and 1"):
+    with pytest.raises(ParameterError, match="--mass-min must be between 0 and 1"):
         discover(cases.inputs, hits, mass_min=0)
 
 
@@ -158,6 +158,10 @@ def test_a_folder_that_is_not_a_sweep_is_refused(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json")
     with pytest.raises(ParameterError, match=r"manifest\.json: not a readable sweep manifest"):
         read_sweep(tmp_path)
+    sweep = planted_sweep(tmp_path / "sweep")
+    (sweep / "manifest.json").write_text(json.dumps({"spec": {"parameters": {"drivers.scaling_optimism": {}}}}))
+    with pytest.raises(ParameterError, match=r"lacks the columns of parameters drivers__scaling_optimism \(drivers"):
+        read_sweep(sweep)
 
 
 # --- the command on a real sweep ----------------------------------------------------------------
