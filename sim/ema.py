@@ -141,7 +141,9 @@ Bounds = tuple[float, float] | None
 ParameterList = Mapping[str, Bounds] | Iterable[str]
 
 
-def parameters(names: ParameterList, scenario: str | Path | Scenario | dict = "baseline", what: str = "uncertainty"):
+def parameters(
+    names: ParameterList, scenario: str | Path | Scenario | dict = "baseline", what: str = "uncertainty"
+) -> list:
     """EMA parameters for aisim parameter names: a list of names (each over the bounds its parameter
     model declares) or a mapping of names to ``(low, high)`` (within the declared bounds) or None.
 
@@ -339,7 +341,7 @@ class AisimModel(ReplicatorModel):
 
 
 def build_model(
-    scenario: str | Path | Scenario = "baseline",
+    scenario: str | Path | Scenario | dict = "baseline",
     uncertainties: ParameterList | None = None,
     outcomes: Iterable[str] = ("llm_spend_share",),
     seeds: Iterable[int] = (0,),
@@ -349,10 +351,13 @@ def build_model(
     name: str = "aisim",
     function: Callable[..., Any] = np.mean,
 ) -> AisimModel:
-    """An EMA model of a scenario: uncertainties and levers by aisim parameter name (see
-    `parameters`), outcomes by measure name (run measures, and firm measures as FIRM__MEASURE),
-    each the ``function`` over the replications, one replication per seed, and constants
-    (parameters set to one value). ``steps`` overrides the scenario's run length."""
+    """An EMA model of a scenario (a library name, a file, a Scenario or its data): uncertainties and
+    levers by aisim parameter name (see `parameters`), outcomes by measure name (run measures, and
+    firm measures as FIRM__MEASURE), each the ``function`` over the replications, one replication
+    per seed, and constants (parameters set to one value). ``steps`` overrides the scenario's run
+    length. Raises ParameterError for a name, bound, outcome or constant that is not allowed."""
+    if isinstance(scenario, dict):  # the Mesa model takes a name, a file or a Scenario
+        scenario = validate_scenario(scenario)
     base = scenario_data(scenario)
     seed_list = [int(s) for s in seeds]
     if not seed_list:

@@ -275,3 +275,22 @@ def test_uncertainties_from_a_sweep_spec():
     ceiling, sunk = uncertainties_from_spec("quick")
     assert ceiling.resolution == [1.3, 2.0, 5.0] and (ceiling.lower_bound, ceiling.upper_bound) == (1.3, 5.0)
     assert sunk.resolution == [0.0, 1.0, 2.0, 3.0] and sunk.variable_name == ["drivers.sunk_cost"]
+
+
+@pytest.mark.parametrize("kind", ["name", "Scenario", "data"])
+def test_a_scenario_by_name_object_or_data_gives_the_same_outcomes(kind):
+    from sim import load_scenario
+
+    scenario = {
+        "name": lambda: "lecun_is_right",
+        "Scenario": lambda: load_scenario("lecun_is_right"),
+        "data": lambda: load_scenario("lecun_is_right").model_dump(),
+    }[kind]()
+    varied = {"drivers.sunk_cost": (0.0, 2.0)}
+    model = build_model(scenario, varied, ["llm_spend_share"], seeds=[0, 1], steps=6)
+    scenarios = [Sample(drivers__sunk_cost=v) for v in (0.0, 0.7, 2.0)]
+    _, lockstep = perform_experiments(model, scenarios, evaluator=LockstepEvaluator(model), log_progress=True)
+    _, plain = perform_experiments(model, scenarios, log_progress=True)
+    same_outcomes(lockstep, plain)
+    by_name = build_model("lecun_is_right", varied, ["llm_spend_share"], seeds=[0, 1], steps=6)
+    same_outcomes(lockstep, perform_experiments(by_name, scenarios, evaluator=LockstepEvaluator(by_name))[1])
