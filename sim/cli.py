@@ -32,6 +32,7 @@ EPILOG = """examples:
   aisim sweep scenarios/sweeps/quick.toml --out runs/quick
   aisim explain baseline --seeds 50
   aisim sensitivity scenarios/sweeps/sensitivity.toml --method morris
+  aisim discover runs/quick --outcome "llm_spend_share > 0.9" --figure discovery.png
   aisim params
 """
 
@@ -199,6 +200,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sensitivity.add_argument("--out", type=Path, help="write the indices (.csv)")
     _add_run_options(sensitivity)
+
+    discover = sub.add_parser(
+        "discover",
+        help="scenario discovery on a finished sweep: the parameter ranges where an outcome holds (PRIM, CART)",
+        description="Read a sweep's results folder, mark the runs where --outcome holds, and print the "
+        "parameter boxes PRIM finds (ranges, coverage, density, quasi-p values) and CART's rules. Each run "
+        "is a case; failed runs are left out. Needs the EMA Workbench: pip install 'aisim[ema]'. "
+        "See docs/SWEEPS.md.",
+    )
+    discover.add_argument("folder", metavar="SWEEP_DIR", type=Path, help="the --out folder of `aisim sweep`")
+    discover.add_argument(
+        "--outcome",
+        required=True,
+        metavar="EXPR",
+        help="MEASURE OP NUMBER (OP: > >= < <= ==), joined with and / or, e.g. 'llm_spend_share > 0.9'",
+    )
+    discover.add_argument("--figure", type=Path, metavar="FILE.png", help="draw the first box and its trajectory")
+    discover.add_argument(
+        "--boxes", type=_positive_int, default=3, help="most PRIM boxes to find, one after another (default 3)"
+    )
+    discover.add_argument(
+        "--min-density", type=float, default=0.8, help="density a PRIM box must reach, above 0, at most 1 (default 0.8)"
+    )
+    discover.add_argument(
+        "--mass-min", type=float, default=0.05, help="smallest share of runs in a box or leaf (default 0.05)"
+    )
 
     ui = sub.add_parser(
         "ui",
@@ -671,6 +698,24 @@ def command_sensitivity(args: argparse.Namespace) -> None:
         print(f"\nwrote {len(table)} rows to {args.out}")
 
 
+def command_discover(args: argparse.Namespace) -> None:
+    """`aisim discover`: PRIM boxes and CART rules for an outcome of a finished sweep."""
+    if args.figure is not None:
+        _check_output_path(args.figure, {".png"})
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only, never a window (the EMA Workbench imports pyplot)
+        from sim.discover import discover_sweep, report, write_figure
+    except ImportError as err:
+        raise CommandError(f"aisim discover needs the EMA Workbench ({err}): pip install 'aisim[ema]'") from None
+    found = discover_sweep(args.folder, args.outcome, args.boxes, args.min_density, args.mass_min)
+    print(report(found))
+    if args.figure is not None:
+        write_figure(found, args.figure)
+        print(f"\nwrote {args.figure}")
+
+
 def _index_cell(value: float, conf: float) -> str:
     return f"{value:.3f}" if np.isnan(conf) else f"{value:.3f} +- {conf:.3f}"
 
@@ -771,6 +816,7 @@ COMMANDS = {
     "sweep": command_sweep,
     "explain": command_explain,
     "sensitivity": command_sensitivity,
+    "discover": command_discover,
     "ui": command_ui,
     "params": command_params,
 }

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.outputs import never_as_end
 from sim.params import ParameterError, validate_scenario
-from sim.sweep_spec import load_spec, runs_for_sets, spec_from_data
+from sim.sweep_spec import SweepSpec, load_spec, runs_for_sets, spec_from_data
 from sim.sweeps import run_plan
 
 Method = Literal["sobol", "morris"]
@@ -29,6 +29,36 @@ MORRIS_LEVELS = 4
 def unit_problem(names: list[str]) -> dict:
     """A SALib problem over the unit cube, one dimension per parameter."""
     return {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
+
+
+def salib_problem(spec: str | Path | SweepSpec | dict) -> dict:
+    """A SALib problem for a sweep spec's parameters, over the ranges it declares: ``names`` as the
+    spec names them, ``bounds`` and ``dists``. A ``uniform`` distribution is ``unif`` over low to high,
+    ``loguniform`` is ``logunif``; an ``integer`` one is ``unif`` over low to high + 1, whose samples
+    are floored to whole numbers (what the spec's own sampler does); a grid's numeric values or range
+    is ``unif`` over their least to their greatest value."""
+    from sim.sweeps import _load
+
+    spec, _ = _load(spec)
+    names, bounds, dists = [], [], []
+    for name, parameter in spec.parameters.items():
+        if parameter.distribution is not None:
+            low, high = parameter.low, parameter.high + (1 if parameter.distribution == "integer" else 0)
+            dist = "logunif" if parameter.distribution == "loguniform" else "unif"
+        else:
+            values = parameter.grid_values()
+            if any(isinstance(v, bool) or not isinstance(v, int | float) for v in values) or len(set(values)) < 2:
+                raise ParameterError(
+                    f"parameters.{name}: values {values!r} are not a numeric range; a SALib problem needs "
+                    "at least two numbers (or a distribution) for every parameter"
+                )
+            low, high, dist = min(values), max(values), "unif"
+        names.append(name)
+        bounds.append([float(low), float(high)])
+        dists.append(dist)
+    if not names:
+        raise ParameterError(f"sweep spec {spec.name!r}: varies no parameter, so there is no SALib problem")
+    return {"num_vars": len(names), "names": names, "bounds": bounds, "dists": dists}
 
 
 def sample(method: Method, names: list[str], samples: int, seed: int) -> np.ndarray:
