@@ -59,7 +59,8 @@ try:
 except ImportError as err:  # an optional extra
     raise ImportError("sim.ema needs the EMA Workbench: pip install 'aisim[ema]'") from err
 
-from sim.params import Drivers, Environment, Firm, ParameterError, Scenario, field_bounds, validate_scenario
+from sim.arrays import FIRM_TRAITS
+from sim.params import Drivers, Environment, FirmTraits, ParameterError, Scenario, field_bounds, validate_scenario
 from sim.scenarios import SECTIONS, apply_overrides, overlapping_overrides, read_scenario_data, resolve
 from sim.sweep_spec import Outputs, SweepSpec, runs_for_sets
 from sim.tables import check_unique, column_name, firm_column
@@ -85,7 +86,7 @@ def parameter_names(scenario: str | Path | Scenario | dict = "baseline") -> list
     """Every parameter name `aisim run --set` takes for a scenario: ``environment.FIELD``,
     ``drivers.FIELD``, a bare FIELD, ``firms.*.TRAIT``, ``firms.NAME.TRAIT`` and ``firms.INDEX.TRAIT``."""
     base = scenario_data(scenario)
-    traits = [t for t in Firm.model_fields if t != "name"]
+    traits = list(FIRM_TRAITS)  # the numeric ones
     fields = [field for model in SECTIONS.values() for field in model.model_fields]
     names = [f"{section}.{field}" for section, model in SECTIONS.items() for field in model.model_fields]
     names += [field for field in fields if fields.count(field) == 1]  # bare names, as --set takes them
@@ -129,7 +130,7 @@ def _field(name: str) -> tuple[type, str]:
     """The parameter model and field a (valid) parameter name sets."""
     parts = name.split(".")
     if len(parts) == 3:
-        return Firm, parts[2]
+        return FirmTraits, parts[2]
     if len(parts) == 2:
         return SECTIONS[parts[0]], parts[1]
     return next(model for model in (Environment, Drivers) if parts[0] in model.model_fields), parts[0]
@@ -387,8 +388,9 @@ def build_model(
 
 class LockstepEvaluator(BaseEvaluator):
     """Runs experiments on aisim models (`build_model`) through the lockstep engine
-    (`sim.sweeps.run_plan`) instead of one Mesa run at a time: in this process, or with
-    ``workers`` > 1 on local processes (this one and forked helpers).
+    (`sim.sweeps.run_plan`) instead of one Mesa run at a time: in this process, with
+    ``workers`` > 1 on local processes (this one and forked helpers), or with ``scheduler`` (a
+    Dask scheduler's address, ``tcp://HOST:8786``) on a cluster.
 
     Experiments are planned ``batch_size`` at a time; each runs with every seed of its model's
     replications. An experiment whose runs fail (invalid parameters together, non-finite state)
@@ -403,6 +405,7 @@ class LockstepEvaluator(BaseEvaluator):
         batch_size: int = DEFAULT_BATCH,
         chunk_size: int = 500,
         progress: bool = False,
+        scheduler: str | None = None,
     ):
         super().__init__(msis)
         for model in self._msis:
@@ -414,13 +417,22 @@ class LockstepEvaluator(BaseEvaluator):
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self.progress = progress
+        self.scheduler = scheduler
+        self.client: Any | None = None
         self.failures: dict[int, str] = {}
 
     def initialize(self) -> None:
-        """Nothing to start: helper processes live for one batch (`sim.sweeps`)."""
+        """Connect to the Dask scheduler, if one was given (local helper processes live for one batch)."""
+        if self.scheduler is not None and self.client is None:
+            from sim.sweeps import connect
+
+            self.client = connect(self.scheduler)
 
     def finalize(self) -> None:
-        """Nothing to stop."""
+        """Close the Dask connection, if any."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
     def evaluate_experiments(self, experiments: Iterable, callback: Callable, **kwargs: Any) -> None:
         """Run the experiments in batches and hand each one's outcomes to EMA's ``callback``."""
@@ -447,6 +459,7 @@ class LockstepEvaluator(BaseEvaluator):
             model.sweep_spec(self.chunk_size),
             workers=self.workers,
             progress=self.progress,
+            client=self.client,
         )
         ok = (runs.status.to_numpy() == "ok").reshape(len(members), len(seeds))
         errors = runs.error.to_numpy().reshape(len(members), len(seeds))
@@ -484,9 +497,9 @@ def uncertainties_from_spec(spec: str | Path | SweepSpec | dict) -> list:
     from ema_workbench import CategoricalParameter
     from scipy.stats import loguniform
 
-    from sim.sweeps import _load
+    from sim.sweeps import load_sweep
 
-    spec, _ = _load(spec)
+    spec, _ = load_sweep(spec)
     made: list[Parameter] = []
     for name, parameter in spec.parameters.items():
         ema = identifier(name)

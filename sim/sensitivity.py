@@ -37,9 +37,9 @@ def salib_problem(spec: str | Path | SweepSpec | dict) -> dict:
     ``loguniform`` is ``logunif``; an ``integer`` one is ``unif`` over low to high + 1, whose samples
     are floored to whole numbers (what the spec's own sampler does); a grid's numeric values or range
     is ``unif`` over their least to their greatest value."""
-    from sim.sweeps import _load
+    from sim.sweeps import load_sweep
 
-    spec, _ = _load(spec)
+    spec, _ = load_sweep(spec)
     names, bounds, dists = [], [], []
     for name, parameter in spec.parameters.items():
         if parameter.distribution is not None:

@@ -137,7 +137,7 @@ def _output_tables(task: ChunkTask, table: pd.DataFrame) -> tuple[pd.DataFrame, 
     )
     columns = tables.table_columns(parameters, task.measures, task.firm_measures, task.series, firms)
     table = table.reindex(columns=columns["runs"])
-    table["error"] = table.error.astype(object).where(table.status != "ok", None)
+    table["error"] = table.error.astype(object).where(table.status != "ok", None).astype("str")  # as Parquet reads back
     if not task.firm_measures:
         return table, None
     return table, tables.firms_table(table, firms, task.firm_measures)
@@ -242,7 +242,7 @@ def run_sweep(
 ) -> SweepReport:
     """Run a sweep; see `sweep`. ``keep`` returns the results table in the report."""
     started = time.perf_counter()
-    spec, base = _load(spec)
+    spec, base = load_sweep(spec)
     plan = plan_runs(spec)
     client = connect(scheduler) if scheduler is not None else None  # before anything is written
     job = _Job(spec, base, plan, _chunk_count(plan, spec), workers, client, progress, keep, started)
@@ -337,7 +337,7 @@ class PlanEstimate:
 
 def estimate(spec: str | Path | SweepSpec | dict, workers: int = 1) -> PlanEstimate:
     """Sizes and a rough time and memory estimate for a sweep, without building its plan."""
-    spec, base = _load(spec)
+    spec, base = load_sweep(spec)
     scenario = build_scenario(base, {})
     steps, firms = spec.steps or scenario.environment.steps, len(scenario.firms)
     varied = spec.parameters.get("environment.steps") or spec.parameters.get("steps")
@@ -380,11 +380,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:,.1f} h"
 
 
-def run_plan(plan: pd.DataFrame, base: dict, spec: SweepSpec, workers: int = 1, progress: bool = False) -> pd.DataFrame:
+def run_plan(
+    plan: pd.DataFrame,
+    base: dict,
+    spec: SweepSpec,
+    workers: int = 1,
+    progress: bool = False,
+    client: Any | None = None,
+) -> pd.DataFrame:
     """Run an explicit plan (run_id, set_id, seed, parameter columns) with a spec's steps and
-    outputs, in memory; one row per run. Used by analyses that make their own designs."""
+    outputs, in memory; one row per run. Used by analyses that make their own designs. With a Dask
+    ``client`` (`connect`), the chunks run on its cluster."""
     chunks = range(_chunk_count(plan, spec))
-    return _by_run([result.runs for result in _run_chunks(plan, base, spec, chunks, workers, None, progress)])
+    workers = 1 if client is not None else workers
+    return _by_run([result.runs for result in _run_chunks(plan, base, spec, chunks, workers, client, progress)])
 
 
 def _run_chunks(
@@ -435,7 +444,9 @@ def _chunk_tasks(plan: pd.DataFrame, base: dict, spec: SweepSpec, chunks) -> Ite
         )
 
 
-def _load(spec: str | Path | SweepSpec | dict) -> tuple[SweepSpec, dict]:
+def load_sweep(spec: str | Path | SweepSpec | dict) -> tuple[SweepSpec, dict]:
+    """A validated sweep spec and its base scenario's data, from a spec file, a bundled spec's name, the
+    spec's data, or a SweepSpec (whose base scenario is then looked up by name)."""
     if isinstance(spec, SweepSpec):
         return spec_from_data(spec.model_dump(exclude_none=True))
     if isinstance(spec, dict):

@@ -129,3 +129,25 @@ def test_no_worker_left_times_out_with_a_message(tmp_path, monkeypatch):
         with pytest.raises(ParameterError, match="no Dask worker for 2 s; finished chunks are saved"):
             run_sweep(LONG, out, scheduler=address)
     assert time.monotonic() - started < 60
+
+
+def test_ema_evaluator_on_a_dask_cluster_equals_a_local_run(cluster):
+    """The EMA evaluator's experiments on the cluster give the outcomes of a local run, bit for bit."""
+    pytest.importorskip("ema_workbench")
+    import numpy as np
+    from ema_workbench.em_framework.samplers import LHSSampler
+
+    from sim.ema import LockstepEvaluator, build_model
+
+    model = build_model(
+        "baseline", {"environment.llm_ceiling": (1.3, 5.0)}, ["llm_spend_share", "Meta_like__final_share"], seeds=[1, 2]
+    )
+    design = LHSSampler().generate_samples(model.uncertainties, 8, rng=3)
+    with LockstepEvaluator(model, chunk_size=4) as local:
+        _, here = local.perform_experiments(scenarios=design)
+    with LockstepEvaluator(model, chunk_size=4, scheduler=cluster) as remote:
+        _, there = remote.perform_experiments(scenarios=design)
+        assert remote.client is not None
+    assert remote.client is None  # closed with the evaluator
+    for name in here:
+        np.testing.assert_array_equal(np.ma.filled(there[name], np.nan), np.ma.filled(here[name], np.nan))

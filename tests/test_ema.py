@@ -20,7 +20,7 @@ from sim.ema import (
     parameter_name,
     uncertainties_from_spec,
 )
-from sim.params import Environment, Firm, field_bounds
+from sim.params import Environment, FirmTraits, field_bounds
 
 OUTCOMES = [
     "llm_spend_share",
@@ -222,7 +222,7 @@ def test_bounds_come_from_the_parameter_models():
     ceiling, entry = make_uncertainties(["environment.llm_ceiling", "firms.*.entry_step"])
     assert isinstance(ceiling, RealParameter) and isinstance(entry, IntegerParameter)
     assert (ceiling.lower_bound, ceiling.upper_bound) == field_bounds(Environment, "llm_ceiling")
-    assert (entry.lower_bound, entry.upper_bound) == field_bounds(Firm, "entry_step")
+    assert (entry.lower_bound, entry.upper_bound) == field_bounds(FirmTraits, "entry_step")
     (narrow,) = make_uncertainties({"environment.llm_ceiling": (1.3, 5)})
     assert (narrow.lower_bound, narrow.upper_bound) == (1.3, 5.0)
 

@@ -1,0 +1,242 @@
+"""Tournaments of firm policies: which strategy does best across the essay's worlds?
+
+A tournament spec lists policies (`sim.policies`), firm slots (firms of the scenarios whose policy is
+assigned; the others keep theirs), scenarios and seeds. Every assignment of the policies to the slots
+runs in every scenario with every seed, through the batch engine (`sim.sweeps`: one sweep per
+scenario, whose parameters are the slots' policies), with common random numbers: every policy meets
+the same shocks. Each policy is then scored, in its slot, by outcomes of the slot's firm:
+
+- ``final_share``: its market share at the end;
+- ``ai_profit``: AI gross profit minus AI R&D spend over the run ($B);
+- ``survival``: the share of runs it is still in business at the end;
+- ``big_muddy_spend``: LLM money spent after the next LLM dollar stopped paying back ($B; less is better).
+
+`rank` averages each outcome over scenarios, seeds and the other slots' policies, with a 95% confidence
+interval, and the paired difference to the first policy listed (the same seeds and scenarios: the
+pairing removes the luck the two share).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from sim.params import ParameterError, StrictModel, format_validation_error
+from sim.policies import check_policy_name
+from sim.scenarios import read_data, scenario_dir
+from sim.sweep_spec import Replicates
+from sim.tables import column_name, firm_column
+
+OUTCOMES: dict[str, tuple[str, bool, str]] = {
+    "final_share": ("final_share", True, "market share at the end"),
+    "ai_profit": ("ai_profit", True, "AI gross profit minus AI R&D spend over the run ($B)"),
+    "survival": ("alive", True, "share of runs still in business at the end"),
+    "big_muddy_spend": ("big_muddy_spend", False, "LLM spend after the next LLM dollar stopped paying back ($B)"),
+}
+"""Outcome -> (the firm measure behind it, whether more is better, what it is)."""
+Z95 = 1.959963984540054  # the normal distribution's 97.5% point
+
+
+class TournamentSpec(StrictModel):
+    """A tournament: policies, the firm slots they take turns in, scenarios and seeds."""
+
+    name: str = Field("tournament", description="A short name")
+    description: str = Field("", description="What the tournament asks")
+    policies: list[str] = Field(..., min_length=2, max_length=20, description="Policy names (sim/policies.py)")
+    slots: list[str] = Field(..., min_length=1, max_length=3, description="Firms whose policy is assigned")
+    scenarios: list[str] = Field(..., min_length=1, max_length=50, description="Scenario names or .toml paths")
+    replicates: Replicates = Field(..., description="Seeds: count (and base_seed), or a list")
+    steps: int | None = Field(None, ge=1, le=200, description="Quarters per run (default: each scenario's)")
+
+    @field_validator("policies")
+    @classmethod
+    def _known_policies(cls, names: list[str]) -> list[str]:
+        for name in names:
+            check_policy_name(name)
+        if len(set(names)) != len(names):
+            raise ValueError("each policy once")
+        return names
+
+    @model_validator(mode="after")
+    def _not_too_big(self) -> TournamentSpec:
+        runs = len(self.policies) ** len(self.slots) * len(self.scenarios) * len(self.replicates.seed_list())
+        if runs > 10_000_000:
+            raise ValueError(f"{runs:,} runs; at most 10,000,000 (fewer seeds, policies or slots)")
+        return self
+
+    def assignments(self) -> int:
+        return len(self.policies) ** len(self.slots)
+
+
+def tournament_names() -> list[str]:
+    """The tournament specs that come with aisim (``scenarios/tournaments``)."""
+    return sorted(p.stem for p in (scenario_dir() / "tournaments").glob("*.toml"))
+
+
+def load_tournament(name_or_path: str | Path) -> tuple[TournamentSpec, Path]:
+    """A validated tournament spec (a file, or the name of a bundled one) and its folder."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        bundled = scenario_dir() / "tournaments" / f"{name_or_path}.toml"
+        if path.suffix != ".toml" and len(path.parts) == 1 and bundled.is_file():
+            path = bundled
+        else:
+            raise ParameterError(
+                f"{path}: no such tournament spec file, nor a bundled one ({', '.join(tournament_names())})"
+            )
+    data = read_data(path)
+    try:
+        return TournamentSpec.model_validate(data), path.parent
+    except ValidationError as err:
+        raise ParameterError(format_validation_error(err, data, str(path), root=TournamentSpec)) from None
+
+
+def sweep_spec(spec: TournamentSpec, scenario: str, base_dir: Path | None = None) -> dict[str, Any]:
+    """The sweep spec that runs one scenario of a tournament: every assignment, every seed."""
+    if base_dir is not None and (scenario.endswith(".toml") or "/" in scenario):
+        scenario = str(base_dir / scenario)
+    data: dict[str, Any] = {
+        "name": f"{spec.name}: {scenario}",
+        "scenario": scenario,
+        "parameters": {f"firms.{slot}.policy": {"values": list(spec.policies)} for slot in spec.slots},
+        "replicates": spec.replicates.model_dump(exclude_none=True),
+        "outputs": {
+            "measures": ["big_muddy_spend"],
+            "firm_measures": sorted({measure for measure, _, _ in OUTCOMES.values()}),
+            "chunk_size": 500,
+        },
+    }
+    if spec.steps is not None:
+        data["steps"] = spec.steps
+    return data
+
+
+def run_tournament(
+    spec: TournamentSpec, base_dir: Path | None = None, workers: int = 1, progress: bool = False
+) -> pd.DataFrame:
+    """Every run of the tournament: one row per scenario, run and slot, with the slot's policy and the
+    slot firm's outcomes (`OUTCOMES`)."""
+    from sim.sweeps import sweep
+
+    rows = []
+    for scenario in spec.scenarios:
+        try:
+            runs = sweep(sweep_spec(spec, scenario, base_dir), workers=workers, progress=progress)
+        except ParameterError as err:
+            raise ParameterError(f"tournament {spec.name!r}, scenario {scenario!r}: {err}") from None
+        failed = runs[runs.status != "ok"]
+        if len(failed):
+            raise ParameterError(f"tournament {spec.name!r}, scenario {scenario!r}: {len(failed)} runs failed, e.g. "
+                                 f"{failed.error.iloc[0]}")  # fmt: skip
+        for slot in spec.slots:
+            table = pd.DataFrame(
+                {
+                    "scenario": scenario,
+                    "run_id": runs.run_id.to_numpy(),
+                    "seed": runs.seed.to_numpy(),
+                    "slot": slot,
+                    "policy": runs[column_name(f"firms.{slot}.policy")].to_numpy(),
+                    "assignment": _assignment(runs, spec),
+                }
+            )
+            for outcome, (measure, _, _) in OUTCOMES.items():
+                table[outcome] = runs[firm_column(slot, measure)].to_numpy(dtype=float)
+            rows.append(table)
+    return pd.concat(rows, ignore_index=True)
+
+
+def _assignment(runs: pd.DataFrame, spec: TournamentSpec) -> np.ndarray:
+    columns = [runs[column_name(f"firms.{slot}.policy")].astype(str) for slot in spec.slots]
+    return np.array([" / ".join(parts) for parts in zip(*columns, strict=True)], dtype=object)
+
+
+def rank(results: pd.DataFrame, spec: TournamentSpec) -> pd.DataFrame:
+    """One row per slot and policy: each outcome's mean with a 95% confidence interval (over scenarios,
+    seeds and the other slots' policies), its paired difference to the first policy with its interval,
+    and the policy's rank by final share (1: best)."""
+    reference = spec.policies[0]
+    key = ["scenario", "seed", "slot", *_others(spec)]
+    out = []
+    for slot in spec.slots:
+        mine = results[results.slot == slot]
+        base = mine[mine.policy == reference].set_index(key_of(mine[mine.policy == reference], key))
+        for policy in spec.policies:
+            runs = mine[mine.policy == policy]
+            row: dict[str, Any] = {"slot": slot, "policy": policy, "runs": len(runs)}
+            paired = base.reindex(key_of(runs, key))
+            for outcome in OUTCOMES:
+                values = runs[outcome].to_numpy(dtype=float)
+                row[outcome], row[f"{outcome}_ci"] = _mean_ci(values)
+                diff = values - paired[outcome].to_numpy(dtype=float)
+                row[f"{outcome}_vs_{reference}"], row[f"{outcome}_vs_{reference}_ci"] = _mean_ci(diff)
+            out.append(row)
+    table = pd.DataFrame(out)
+    table["rank"] = table.groupby("slot").final_share.rank(ascending=False, method="min").astype(int)
+    return table.sort_values(["slot", "rank"], kind="stable").reset_index(drop=True)
+
+
+def key_of(frame: pd.DataFrame, key: list[str]) -> pd.MultiIndex:
+    """The pairing key of each row: the same scenario, seed and the other slots' policies."""
+    return pd.MultiIndex.from_frame(frame[key].astype(str))
+
+
+def _others(spec: TournamentSpec) -> list[str]:
+    return ["others"] if len(spec.slots) > 1 else []
+
+
+def _mean_ci(values: np.ndarray) -> tuple[float, float]:
+    """Mean and the half-width of its 95% interval (normal approximation), over the finite values."""
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    if len(values) == 1:
+        return float(values[0]), float("nan")
+    return float(values.mean()), float(Z95 * values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def with_others(results: pd.DataFrame, spec: TournamentSpec) -> pd.DataFrame:
+    """The results with, for each row, the other slots' policies (the pairing key of `rank`)."""
+    if len(spec.slots) == 1:
+        return results
+    policies = {slot: results[results.slot == slot].set_index(["scenario", "run_id"]).policy for slot in spec.slots}
+    others = []
+    for row_slot, scenario, run_id in zip(results.slot, results.scenario, results.run_id, strict=True):
+        others.append(" / ".join(str(policies[s][(scenario, run_id)]) for s in spec.slots if s != row_slot))
+    return results.assign(others=others)
+
+
+def tournament_table(ranked: pd.DataFrame, spec: TournamentSpec, digits: int = 3) -> str:
+    """The ranking as a Markdown table: mean [95% interval], and each outcome's difference to the first
+    policy (paired on scenario and seed)."""
+    reference = spec.policies[0]
+    header = ["slot", "rank", "policy", *OUTCOMES, *(f"{o} vs {reference}" for o in ("final_share", "ai_profit"))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in ranked.itertuples(index=False):
+        data = row._asdict()
+        cells = [str(data["slot"]), str(data["rank"]), f"`{data['policy']}`"]
+        for outcome in OUTCOMES:
+            cells.append(_interval(data[outcome], data[f"{outcome}_ci"], digits))
+        for outcome in ("final_share", "ai_profit"):
+            if data["policy"] == reference:
+                cells.append("")
+            else:
+                cells.append(_interval(data[f"{outcome}_vs_{reference}"], data[f"{outcome}_vs_{reference}_ci"], digits, True))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _interval(mean: float, half: float, digits: int, signed: bool = False) -> str:
+    sign = "+" if signed else ""
+    if not np.isfinite(half):
+        return f"{mean:{sign}.{digits}g}"
+    return f"{mean:{sign}.{digits}g} ± {half:.2g}"
+
+
+def assignments(spec: TournamentSpec) -> list[tuple[str, ...]]:
+    """Every assignment of the policies to the slots, in the order the runs take them."""
+    return list(itertools.product(spec.policies, repeat=len(spec.slots)))
