@@ -4,6 +4,7 @@
 - the calibration table in docs/MODEL.md, between its calibration markers
 - the worked examples in docs/EXPLAIN.md (outputs of `aisim explain` and `aisim sensitivity`)
 - docs/VALIDATION.md (`aisim validate`)
+- the worked tournament in docs/STRATEGIES.md (`aisim tournament strategies`)
 
 Tests fail when these parts and the code disagree.
 """
@@ -26,6 +27,8 @@ EXAMPLES = {
     "sensitivity": ["sensitivity", "scenarios/sweeps/sensitivity.toml", "--quiet", "--workers", "1"],
 }
 """Marker name in docs/EXPLAIN.md -> the aisim command whose output stands there."""
+TOURNAMENT = {"tournament strategies": ["tournament", "strategies", "--workers", "1", "--quiet"]}
+"""Marker name in docs/STRATEGIES.md -> the aisim command whose output stands there."""
 
 
 def replace_block(text: str, start: str, end: str, block: str) -> str:
@@ -61,6 +64,11 @@ def main() -> None:
     for name, arguments in EXAMPLES.items():
         text = replace_block(text, *markers(name), command_output(arguments))
     explain.write_text(text)
+    strategies = DOCS / "STRATEGIES.md"
+    text = strategies.read_text()
+    for name, arguments in TOURNAMENT.items():
+        text = replace_block(text, *markers(name), command_output(arguments))
+    strategies.write_text(text)
     report = validation_report()
     (DOCS / "VALIDATION.md").write_text(report.text)
     (DOCS / FIGURES_DIR).mkdir(exist_ok=True)
@@ -68,7 +76,7 @@ def main() -> None:
         (DOCS / FIGURES_DIR / name).write_text(svg)
     print(
         "updated docs/PARAMETERS.md, the calibration table in docs/MODEL.md, the examples in docs/EXPLAIN.md "
-        "and docs/VALIDATION.md"
+        "and docs/STRATEGIES.md, and docs/VALIDATION.md"
     )
 
 

@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="scenario discovery on a finished sweep: the parameter ranges where an outcome holds (PRIM, CART)",
         description="Read a sweep's results folder, mark the runs where --outcome holds, and print the "
         "parameter boxes PRIM finds (ranges, coverage, density, quasi-p values) and CART's rules. Each run "
-        "is a case; failed runs are left out. Needs the EMA Workbench: pip install 'aisim[ema]'. "
+        "is a case; failed runs are left out. Needs the EMA Workbench: pip install 'ai-race-sim[ema]'. "
         "See docs/SWEEPS.md.",
     )
     discover.add_argument("folder", metavar="SWEEP_DIR", type=Path, help="the --out folder of `aisim sweep`")
@@ -226,6 +226,22 @@ def build_parser() -> argparse.ArgumentParser:
     discover.add_argument(
         "--mass-min", type=float, default=0.05, help="smallest share of runs in a box or leaf (default 0.05)"
     )
+
+    tournament = sub.add_parser(
+        "tournament",
+        help="rank firm policies: each takes a firm's seat in turn, across scenarios and seeds",
+        description="Run every assignment of a tournament spec's policies to its firm slots, in every "
+        "scenario with every seed (through the batch engine; the same seeds for every policy), and rank "
+        "the policies by the slot firm's final market share, AI profit, survival and spend in the big "
+        "muddy, each with a 95%% interval and its paired difference to the first policy listed. "
+        "See docs/STRATEGIES.md.",
+    )
+    tournament.add_argument(
+        "spec", metavar="SPEC", help="a tournament spec (TOML), or the name of a bundled one: strategies"
+    )
+    tournament.add_argument("--out", type=Path, help="write every run's outcomes (.csv or .parquet)")
+    _add_run_options(tournament)
+    _add_code_policy_option(tournament)
 
     ui = sub.add_parser(
         "ui",
@@ -708,7 +724,7 @@ def command_discover(args: argparse.Namespace) -> None:
         matplotlib.use("Agg")  # files only, never a window (the EMA Workbench imports pyplot)
         from sim.discover import discover_sweep, report, write_figure
     except ImportError as err:
-        raise CommandError(f"aisim discover needs the EMA Workbench ({err}): pip install 'aisim[ema]'") from None
+        raise CommandError(f"aisim discover needs the EMA Workbench ({err}): pip install 'ai-race-sim[ema]'") from None
     found = discover_sweep(args.folder, args.outcome, args.boxes, args.min_density, args.mass_min)
     print(report(found))
     if args.figure is not None:
@@ -806,6 +822,31 @@ def _write_table(table: pd.DataFrame, path: Path) -> None:
         raise CommandError(f"{path}: cannot write: {err.strerror or err}") from None
 
 
+def command_tournament(args: argparse.Namespace) -> None:
+    """`aisim tournament`: rank policies across scenarios and seeds."""
+    from sim.tournament import load_tournament, rank, run_tournament, tournament_table
+
+    if args.out is not None:
+        _check_output_path(args.out)
+    spec, folder = load_tournament(args.spec)
+    runs = spec.assignments() * len(spec.scenarios) * len(spec.replicates.seed_list())
+    if not args.quiet:
+        print(f"{spec.name}: {runs:,} runs", file=sys.stderr)
+    results = run_tournament(spec, folder, workers=args.workers, progress=not args.quiet)
+    seeds = len(spec.replicates.seed_list())
+    print(f"{spec.description or spec.name}")
+    print(
+        f"{len(spec.policies)} policies in the seat of {', '.join(spec.slots)}; "
+        f"scenarios: {', '.join(spec.scenarios)}; {seeds} seeds each (the same for every policy).\n"
+        "Mean ± half-width of the 95% interval; the last two columns: the difference to "
+        f"{spec.policies[0]} on the same scenario and seed.\n"
+    )
+    print(tournament_table(rank(results, spec), spec))
+    if args.out is not None:
+        _write_table(results, args.out)
+        print(f"\nwrote {len(results)} rows to {args.out}")
+
+
 COMMANDS = {
     "run": command_run,
     "scenarios": command_scenarios,
@@ -817,6 +858,7 @@ COMMANDS = {
     "explain": command_explain,
     "sensitivity": command_sensitivity,
     "discover": command_discover,
+    "tournament": command_tournament,
     "ui": command_ui,
     "params": command_params,
 }

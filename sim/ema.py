@@ -57,7 +57,7 @@ try:
     from ema_workbench.em_framework.parameters import Parameter
     from ema_workbench.util import ExperimentError, get_module_logger
 except ImportError as err:  # an optional extra
-    raise ImportError("sim.ema needs the EMA Workbench: pip install 'aisim[ema]'") from err
+    raise ImportError("sim.ema needs the EMA Workbench: pip install 'ai-race-sim[ema]'") from err
 
 from sim.arrays import FIRM_TRAITS
 from sim.params import Drivers, Environment, FirmTraits, ParameterError, Scenario, field_bounds, validate_scenario

@@ -44,6 +44,7 @@ FIRM_MEASURE_INPUTS: dict[str, tuple[str, ...]] = {
     "final_wm_quality": ("wm_quality",),
     "final_wm_knowledge": ("wm_knowledge",),
     "alive": ("alive", "active"),
+    "ai_profit": ("ai_gross_profit", "budget"),
 }
 """The history variables each per-firm measure reads (tested: a measure given only these works)."""
 
@@ -272,6 +273,11 @@ class FirmMeasures:
     @cached_property
     def final_wm_knowledge(self) -> np.ndarray:
         return self.stacked.wm_knowledge[-1]
+
+    @cached_property
+    def ai_profit(self) -> np.ndarray:
+        """What the AI bet earned: AI gross profit minus AI R&D spend, summed over the run."""
+        return time_sum(self.stacked.ai_gross_profit - self.stacked.budget)
 
     @cached_property
     def alive(self) -> np.ndarray:

@@ -183,9 +183,9 @@ class Thompson:
 
 @dataclass
 class Hedger:
-    """Follows the expected-value rule but keeps an option open: at least ``hedge`` of its budget on world
-    models until the evidence all but rules the dead end out (weight on the lowest ceiling below
-    ``certainty``) or it has made its breakthrough."""
+    """Follows the expected-value rule but keeps an option open: ``hedge`` of its budget on world models
+    beyond what it protects anyway (x at most x_max - hedge), until the evidence all but rules the dead end
+    out (weight on the lowest ceiling below ``certainty``) or it has made its breakthrough."""
 
     hedge: float = 0.2
     certainty: float = 0.05
@@ -194,7 +194,7 @@ class Hedger:
         choice = view.expected_value
         if view.wm_breakthrough or view.ceiling_weights[0] < self.certainty:
             return choice
-        cap = 1.0 - self.hedge
+        cap = max(view.x_max - self.hedge, 0.0)
         return Decision(x=min(choice.x, cap), investment_share=choice.investment_share, target=choice.target)
 
 
@@ -208,7 +208,10 @@ POLICIES: dict[str, tuple[PolicyFactory, str]] = {
     "fixed_split": (lambda rng: FixedSplit(), "keeps its starting allocation whatever happens"),
     "follow_the_leader": (lambda rng: FollowTheLeader(), "imitates the market leader's path"),
     "thompson": (lambda rng: Thompson(rng), "Thompson sampling over the LLM ceiling (a Bayesian bandit)"),
-    "hedger": (lambda rng: Hedger(), "expected value, but keeps 20% on world models until the dead end is ruled out"),
+    "hedger": (
+        lambda rng: Hedger(),
+        "expected value, but 20% more on world models than it must, until the dead end is ruled out",
+    ),
 }
 """The policies a scenario may name, with a line each."""
 

@@ -141,7 +141,7 @@ def run_tournament(
                     "seed": runs.seed.to_numpy(),
                     "slot": slot,
                     "policy": runs[column_name(f"firms.{slot}.policy")].to_numpy(),
-                    "assignment": _assignment(runs, spec),
+                    "others": _policies_of(runs, [s for s in spec.slots if s != slot]),
                 }
             )
             for outcome, (measure, _, _) in OUTCOMES.items():
@@ -150,9 +150,10 @@ def run_tournament(
     return pd.concat(rows, ignore_index=True)
 
 
-def _assignment(runs: pd.DataFrame, spec: TournamentSpec) -> np.ndarray:
-    columns = [runs[column_name(f"firms.{slot}.policy")].astype(str) for slot in spec.slots]
-    return np.array([" / ".join(parts) for parts in zip(*columns, strict=True)], dtype=object)
+def _policies_of(runs: pd.DataFrame, slots: list[str]) -> np.ndarray:
+    """The policies of the given slots in each run, as 'a / b' (empty with no other slot)."""
+    columns = [runs[column_name(f"firms.{slot}.policy")].astype(str).to_numpy() for slot in slots]
+    return np.array([" / ".join(parts) for parts in zip(*columns, strict=True)] or [""] * len(runs), dtype=object)
 
 
 def rank(results: pd.DataFrame, spec: TournamentSpec) -> pd.DataFrame:
@@ -160,7 +161,7 @@ def rank(results: pd.DataFrame, spec: TournamentSpec) -> pd.DataFrame:
     seeds and the other slots' policies), its paired difference to the first policy with its interval,
     and the policy's rank by final share (1: best)."""
     reference = spec.policies[0]
-    key = ["scenario", "seed", "slot", *_others(spec)]
+    key = ["scenario", "seed", "others"]
     out = []
     for slot in spec.slots:
         mine = results[results.slot == slot]
@@ -185,10 +186,6 @@ def key_of(frame: pd.DataFrame, key: list[str]) -> pd.MultiIndex:
     return pd.MultiIndex.from_frame(frame[key].astype(str))
 
 
-def _others(spec: TournamentSpec) -> list[str]:
-    return ["others"] if len(spec.slots) > 1 else []
-
-
 def _mean_ci(values: np.ndarray) -> tuple[float, float]:
     """Mean and the half-width of its 95% interval (normal approximation), over the finite values."""
     values = values[np.isfinite(values)]
@@ -197,17 +194,6 @@ def _mean_ci(values: np.ndarray) -> tuple[float, float]:
     if len(values) == 1:
         return float(values[0]), float("nan")
     return float(values.mean()), float(Z95 * values.std(ddof=1) / np.sqrt(len(values)))
-
-
-def with_others(results: pd.DataFrame, spec: TournamentSpec) -> pd.DataFrame:
-    """The results with, for each row, the other slots' policies (the pairing key of `rank`)."""
-    if len(spec.slots) == 1:
-        return results
-    policies = {slot: results[results.slot == slot].set_index(["scenario", "run_id"]).policy for slot in spec.slots}
-    others = []
-    for row_slot, scenario, run_id in zip(results.slot, results.scenario, results.run_id, strict=True):
-        others.append(" / ".join(str(policies[s][(scenario, run_id)]) for s in spec.slots if s != row_slot))
-    return results.assign(others=others)
 
 
 def tournament_table(ranked: pd.DataFrame, spec: TournamentSpec, digits: int = 3) -> str:
@@ -225,7 +211,9 @@ def tournament_table(ranked: pd.DataFrame, spec: TournamentSpec, digits: int = 3
             if data["policy"] == reference:
                 cells.append("")
             else:
-                cells.append(_interval(data[f"{outcome}_vs_{reference}"], data[f"{outcome}_vs_{reference}_ci"], digits, True))
+                cells.append(
+                    _interval(data[f"{outcome}_vs_{reference}"], data[f"{outcome}_vs_{reference}_ci"], digits, True)
+                )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

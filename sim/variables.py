@@ -109,6 +109,7 @@ FIRM_MEASURES: dict[str, tuple[str, str]] = {
     "final_llm_quality": ("quality", "LLM quality at the end"),
     "final_wm_quality": ("quality", "World-model quality at the end"),
     "final_wm_knowledge": ("knowledge", "World-model knowledge at the end"),
+    "ai_profit": ("$B", "What the AI bet earned: AI gross profit minus AI R&D spend, summed over the run"),
     "alive": (
         "flag",
         "1 if the firm is still in business at the end, 0 if it exited, missing if it had not entered yet",

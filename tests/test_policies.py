@@ -170,9 +170,10 @@ def test_hand_computed_policies():
     assert make["fixed_split"].decide(view) == Decision(0.8, None, 0.8)
     # the leader's product runs on a world model: target 0, half the gap closed: 0.8 + 0.5 (0 - 0.8) = 0.4
     assert make["follow_the_leader"].decide(view) == Decision(0.4, None, 0.0)
-    # the hedger keeps 20% on world models while the dead end keeps a weight of 0.25 >= 0.05
+    # the hedger keeps 20% more on world models than its floor (x <= 0.95 - 0.2) while the dead end keeps a
+    # weight of 0.25 >= 0.05
     assert make["hedger"].decide(dataclasses.replace(view, expected_value=Decision(0.93, 0.8, 0.97))) == Decision(
-        0.8, 0.8, 0.97
+        0.75, 0.8, 0.97
     )
     assert make["hedger"].decide(dataclasses.replace(view, ceiling_weights=(0.01, 0.99))) == view.expected_value
     # Thompson: ceiling 1 (value 2.0 > 1.0) -> target 1: 0.8 + 0.5 (1 - 0.8) = 0.9; ceiling 0 -> 0.4

@@ -707,7 +707,7 @@ def test_keyboard_shortcuts_play_step_reset_and_present(page):
     assert page.get_by_text("Quarter 1 of 40").count() == 1 and page.get_by_role("button", name="Play").count() == 1
 
 
-@pytest.mark.parametrize("view", ["Run", "About", "Parameters", "Compare", "Explain", "Glossary"])
+@pytest.mark.parametrize("view", ["Run", "About", "Parameters", "Compare", "Explain", "Strategies", "Glossary"])
 def test_no_serious_accessibility_violations(page, view):
     from viz.browser import axe_violations
 
@@ -716,6 +716,9 @@ def test_no_serious_accessibility_violations(page, view):
     if view != "Run":
         page.get_by_role("button", name=view, exact=True).click()
         page.wait_for_timeout(500)
+        if view == "Strategies":  # with its table
+            page.get_by_role("button", name="Run the tournament").click()
+            page.get_by_text("seat, best first").wait_for(timeout=WAIT)
     else:
         page.locator("figure.aisim-chart [data-drawn]").first.wait_for(timeout=WAIT)
     assert page.evaluate("document.documentElement.lang") == "en"

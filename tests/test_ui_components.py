@@ -472,3 +472,18 @@ def test_a_file_the_npm_package_lacks_is_supplied_and_recorded(tmp_path):
     assert not add_copies(target, "requirejs@2.3.6")  # once
     (target / "require.min.js").unlink()
     assert package_problem(target, "requirejs@2.3.6") == "requirejs@2.3.6: require.min.js missing or changed"
+
+
+def test_the_strategies_view_runs_the_tournament_and_shows_its_table():
+    from viz.app import Page
+
+    _, rc = solara.render(Page(), handle_error=False)
+    view_toggle(rc).v_model = "Strategies"
+    button(rc, "Run the tournament").click()
+    (table,) = [w for w in rc.find(solara.widgets.HTML).widgets if w.tag == "table"]
+    body = table.unsafe_innerHTML
+    assert "Policies in Meta-like&#x27;s seat, best first" in body
+    for policy in ("biased", "thompson", "expected_value", "hedger", "fixed_split", "follow_the_leader"):
+        assert f">{policy}<" in body
+    assert body.count("<tr") == 1 + 6  # the header and one row per policy
+    rc.close()

@@ -1,5 +1,6 @@
 """The views that look beyond the run being watched: Uncertainty (many seeds), Compare (two
-scenarios on the same seeds) and Explain (which driver holds each firm on the LLM path)."""
+scenarios on the same seeds), Explain (which driver holds each firm on the LLM path) and Strategies
+(a tournament of firm policies)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import pandas as pd
 import solara
 
 from sim.explain import TERMS, decision_terms, term_summary
+from sim.policies import POLICIES
+from sim.scenarios import load_scenario
+from sim.tournament import OUTCOMES, load_tournament, rank, run_tournament
 from viz import charts
 from viz.run_view import Chart, explained_firm
 from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
 
 EXPLAIN_SEEDS = 20
+TOURNAMENT_SEEDS = 30  # 6 policies x 3 scenarios x 30 seeds: 540 runs, about 3 s
 
 
 @solara.component
@@ -151,3 +156,59 @@ def ExplainView(session: Session, firm: str, set_firm, version: int):
         solara.Error(error)
     if result is not None:
         Chart(charts.attribution_chart(result), "Attribution")
+
+
+@solara.component
+def StrategiesView():
+    """The bundled tournament (docs/STRATEGIES.md): each policy takes a firm's seat in turn, in the essay's
+    three worlds, on the same seeds; the table ranks them."""
+    spec, folder = load_tournament("strategies")
+    seat, set_seat = solara.use_state(spec.slots[0])
+    ranked, set_ranked = solara.use_state(None)
+    seconds, set_seconds = solara.use_state(0.0)
+    firms = [firm.name for firm in load_scenario(spec.scenarios[0]).firms]  # the seats every world has
+
+    def run():
+        started = time.perf_counter()
+        chosen = type(spec).model_validate(
+            {
+                **spec.model_dump(),
+                "slots": [seat if seat in firms else spec.slots[0]],
+                "replicates": {"count": TOURNAMENT_SEEDS},
+            }
+        )
+        set_ranked(rank(run_tournament(chosen, folder), chosen))
+        set_seconds(time.perf_counter() - started)
+
+    solara.Markdown(
+        "Which strategy serves a firm best? Each policy below takes the chosen firm's seat in turn, in three "
+        f"worlds (the race as of 2025, a dead end for LLMs, a scaling miracle), with the same {TOURNAMENT_SEEDS} "
+        "seeds each; the other firms keep the model's own rule (**biased**). Ranked by the firm's final market "
+        "share. ± is the half-width of the 95% interval; *vs biased* compares each policy with the model's own "
+        "rule on the same world and seed.\n\n"
+        + "\n".join(f"- **{name}**: {line}" for name, (_, line) in POLICIES.items() if name in spec.policies)
+    )
+    solara.Select("Firm's seat", value=seat if seat in firms else spec.slots[0], values=firms, on_value=set_seat)
+    solara.Button("Run the tournament", on_click=run, color="primary")
+    if ranked is not None:
+        solara.Text(f"{len(spec.policies) * len(spec.scenarios) * TOURNAMENT_SEEDS} runs in {seconds:.1f} s")
+        Table(_tournament_rows(ranked), f"Policies in {ranked.slot.iloc[0]}'s seat, best first")
+
+
+def _tournament_rows(ranked: pd.DataFrame) -> pd.DataFrame:
+    """The ranking as text cells: mean ± interval for each outcome, and the difference to biased."""
+    rows = {"rank": ranked["rank"], "policy": ranked.policy}
+    for outcome in OUTCOMES:
+        rows[outcome.replace("_", " ")] = [
+            _pm(m, h) for m, h in zip(ranked[outcome], ranked[f"{outcome}_ci"], strict=True)
+        ]
+    for outcome in ("final_share", "ai_profit"):
+        mean, half = ranked[f"{outcome}_vs_biased"], ranked[f"{outcome}_vs_biased_ci"]
+        rows[f"{outcome.replace('_', ' ')} vs biased"] = [
+            "" if p == "biased" else _pm(m, h, "+") for p, m, h in zip(ranked.policy, mean, half, strict=True)
+        ]
+    return pd.DataFrame(rows)
+
+
+def _pm(mean: float, half: float, sign: str = "") -> str:
+    return f"{mean:{sign},.3g} ± {half:.2g}" if half == half else f"{mean:{sign},.3g}"
