@@ -13,7 +13,7 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "docs" / "notebooks").glob("*
 
 
 def test_there_are_notebooks():
-    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "sweep_results", "batch_run", "ui_in_a_notebook"}
+    assert {p.stem for p in NOTEBOOKS} >= {"quickstart", "sweep_results", "batch_run", "ema_prim", "ui_in_a_notebook"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
