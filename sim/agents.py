@@ -45,8 +45,8 @@ class Firm(mesa.Agent):
     def step(self) -> None:
         """Decide this quarter's allocation and investment with the firm's policy (called by the model in
         the middle of the quarter, after the built-in rule has decided for every firm)."""
-        q, state, shared = self.model.deciding
-        decide_firm(q, state, self.model.params, shared, self.index, (), self.policy, self.policy_name)
+        q, numbers = self.model.deciding
+        decide_firm(q, numbers, self.model.params.firm_names, self.index, (), self.policy, self.policy_name)
 
     def observe(self, state: ArrayBag) -> None:
         """Copy this firm's entry of the model's state into its attributes."""

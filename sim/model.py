@@ -22,7 +22,7 @@ from sim.outputs import (
     run_summary,
 )
 from sim.params import Environment, ParameterError, Scenario, field_bounds
-from sim.policies import own_decisions, rule_arrays
+from sim.policies import own_decisions, quarter_numbers
 from sim.scenarios import load_scenario
 from sim.variables import MARKET_VARIABLES
 
@@ -65,7 +65,7 @@ class AIRaceModel(mesa.Model):
         self.firms = [Firm(self, i, traits) for i, traits in enumerate(self.config.firms)]
         self.deciding_firms = self.agents.select(lambda firm: not firm.on_builtin_rule)
         """The firms whose own policy decides (each asked by its `Firm.step`); the rest follow the built-in rule."""
-        self.deciding: tuple[ArrayBag, ArrayBag, dict] | None = None  # this quarter's, while firms decide
+        self.deciding: tuple[ArrayBag, dict] | None = None  # this quarter's, while firms decide
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _market_reader(name) for name in MARKET_VARIABLES},
             agent_reporters={name: name for name in AGENT_REPORTERS},
@@ -90,8 +90,9 @@ class AIRaceModel(mesa.Model):
         self.running = len(self.history) < self.max_steps
 
     def _ask_policies(self, q: ArrayBag, state: ArrayBag, params: ModelParams) -> None:
+        numbers = quarter_numbers(q, state, params)
         own_decisions(q)
-        self.deciding = (q, state, rule_arrays(q, state, params))
+        self.deciding = (q, numbers)
         try:
             self.deciding_firms.do("step")
         finally:

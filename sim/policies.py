@@ -316,10 +316,24 @@ def _clip(value: float, low: float, high: float, key: str, view: FirmView, name:
 # --- deciding: the views policies see and where their decisions go ----------------------------
 
 
-def rule_arrays(q, state, params) -> dict[str, np.ndarray]:
-    """What every view of a quarter shares, computed over all firms at once: the expected-value rule's
-    decision (the built-in rule with every driver off: `sim.mechanisms.decision` with no driver term)
-    and the value of the next LLM dollar under each ceiling firms weigh."""
+LAST_QUARTER = (
+    "cash", "x", "investment_share", "llm_quality", "wm_quality", "wm_knowledge", "wm_breakthrough", "llm_sunk",
+    "wm_sunk", "believed_ceiling", "evidence_ceiling", "llm_spend",
+)  # fmt: skip
+"""State variables a view reads as they were at the end of last quarter."""
+THIS_QUARTER = (
+    "active", "budget", "income", "ai_revenue", "market_share", "llm_carries_product", "value_llm", "value_wm",
+    "x", "investment_share", "x_target", "term_value", *DRIVER_TERMS.values(),
+)  # fmt: skip
+"""Values a view reads from this quarter, as the built-in rule left them (its decision included)."""
+
+
+def quarter_numbers(q, state, params) -> dict[str, list]:
+    """Everything the views of one quarter read, as plain Python numbers (nested lists indexed by firm,
+    then run in a batch), taken once, before any policy decides: the state at the end of last quarter
+    (``last_NAME``), this quarter's values as the built-in rule left them, the expected-value rule's
+    decision (the built-in rule with every driver off: `sim.mechanisms.decision` with no driver term) and
+    the value of the next LLM dollar under each ceiling firms weigh."""
     from sim.mechanisms import (
         allocation_step,
         believed_ceilings,
@@ -332,70 +346,76 @@ def rule_arrays(q, state, params) -> dict[str, np.ndarray]:
         sigmoid,
     )
 
-    speed = params.firm.adjustment_speed
+    speed, x_max = params.firm.adjustment_speed, run_constants(params).x_max
     target = sigmoid(q.term_value / params.env.decision_temperature)
     returns = llm_slopes_by_ceiling(state.compute, params) * llm_compute_per_dollar(q.now, params)
     invest_target = investment_target(np.maximum(q.value_llm, q.value_wm), params)
-    return {
-        "ev_target": target,
-        "ev_x": allocation_step(state.x, target, q.llm_carries_product, speed, run_constants(params).x_max),
-        "ev_investment": investment_step(state.investment_share, invest_target, speed),
-        "x_max": run_constants(params).x_max,
-        "ceilings": believed_ceilings(params)[0],
-        "llm_value_by_ceiling": llm_value(returns, q, params),
-    }
+    arrays = {f"last_{name}": state[name] for name in LAST_QUARTER}
+    arrays.update({name: q[name] for name in THIS_QUARTER})
+    arrays.update(
+        ev_target=target,
+        ev_x=allocation_step(state.x, target, q.llm_carries_product, speed, x_max),
+        ev_investment=investment_step(state.investment_share, invest_target, speed),
+        x_max=x_max,
+        adjustment_speed=speed,
+        # ceilings last: (G, F) + batch -> (F,) + batch + (G,)
+        ceiling_weights=np.moveaxis(np.exp(state.log_weights_evidence), 0, -1),
+        llm_value_by_ceiling=np.moveaxis(llm_value(returns, q, params), 0, -1),
+        ceilings=np.moveaxis(believed_ceilings(params)[0], 0, -1),
+    )
+    return {name: np.broadcast_to(array, array.shape).tolist() for name, array in arrays.items()}
 
 
-def view_at(q, state, params, shared: dict[str, np.ndarray], firm: int, run: tuple[int, ...]) -> FirmView:
-    """The view of firm ``firm`` in run ``run`` (``()`` for a single run, ``(r,)`` in a batch)."""
-    at = (firm, *run)
+def view_at(numbers: dict[str, list], names: list[str], quarter: int, firm: int, run: tuple[int, ...]) -> FirmView:
+    """The view of firm ``firm`` in run ``run`` (``()`` for a single run, ``(r,)`` in a batch), from the
+    quarter's `quarter_numbers`."""
 
-    def own(array: np.ndarray) -> float:
-        return float(array[at])
+    def at(key: str, who: int = firm):
+        value = numbers[key][who]
+        return value[run[0]] if run else value
 
-    names = params.firm_names
     rivals = tuple(
         RivalView(
             names[j],
-            float(q.market_share[(j, *run)]),
-            float(state.llm_quality[(j, *run)]),
-            float(state.wm_quality[(j, *run)]),
-            bool(state.wm_breakthrough[(j, *run)]),
-            float(state.llm_spend[(j, *run)]),
+            at("market_share", j),
+            at("last_llm_quality", j),
+            at("last_wm_quality", j),
+            bool(at("last_wm_breakthrough", j)),
+            at("last_llm_spend", j),
         )
         for j in range(len(names))
-        if j != firm and q.active[(j, *run)]
+        if j != firm and at("active", j)
     )
-    weights = np.exp(state.log_weights_evidence[(slice(None), *at)])
+    ceilings = numbers["ceilings"][0]
     return FirmView(
-        quarter=int(q.t),
+        quarter=quarter,
         firm=names[firm],
-        cash=own(state.cash),
-        budget=own(q.budget),
-        income=own(q.income),
-        ai_revenue=own(q.ai_revenue),
-        market_share=own(q.market_share),
-        x=own(state.x),
-        investment_share=own(state.investment_share),
-        llm_quality=own(state.llm_quality),
-        wm_quality=own(state.wm_quality),
-        wm_knowledge=own(state.wm_knowledge),
-        wm_breakthrough=bool(state.wm_breakthrough[at]),
-        llm_sunk=own(state.llm_sunk),
-        wm_sunk=own(state.wm_sunk),
-        llm_carries_product=own(q.llm_carries_product),
-        believed_ceiling=own(state.believed_ceiling),
-        evidence_ceiling=own(state.evidence_ceiling),
-        value_llm=own(q.value_llm),
-        value_wm=own(q.value_wm),
-        ceilings=tuple(float(v) for v in shared["ceilings"][(slice(None), 0, *run)]),
-        ceiling_weights=tuple(float(w) for w in weights),
-        llm_value_by_ceiling=tuple(float(v) for v in shared["llm_value_by_ceiling"][(slice(None), *at)]),
-        terms={"value": own(q.term_value), **{driver: own(q[term]) for driver, term in DRIVER_TERMS.items()}},
-        x_max=own(shared["x_max"]),
-        adjustment_speed=own(params.firm.adjustment_speed),
-        default=Decision(own(q.x), own(q.investment_share), own(q.x_target)),
-        expected_value=Decision(own(shared["ev_x"]), own(shared["ev_investment"]), own(shared["ev_target"])),
+        cash=at("last_cash"),
+        budget=at("budget"),
+        income=at("income"),
+        ai_revenue=at("ai_revenue"),
+        market_share=at("market_share"),
+        x=at("last_x"),
+        investment_share=at("last_investment_share"),
+        llm_quality=at("last_llm_quality"),
+        wm_quality=at("last_wm_quality"),
+        wm_knowledge=at("last_wm_knowledge"),
+        wm_breakthrough=bool(at("last_wm_breakthrough")),
+        llm_sunk=at("last_llm_sunk"),
+        wm_sunk=at("last_wm_sunk"),
+        llm_carries_product=at("llm_carries_product"),
+        believed_ceiling=at("last_believed_ceiling"),
+        evidence_ceiling=at("last_evidence_ceiling"),
+        value_llm=at("value_llm"),
+        value_wm=at("value_wm"),
+        ceilings=tuple(ceilings[run[0]] if run else ceilings),
+        ceiling_weights=tuple(at("ceiling_weights")),
+        llm_value_by_ceiling=tuple(at("llm_value_by_ceiling")),
+        terms={"value": at("term_value"), **{driver: at(term) for driver, term in DRIVER_TERMS.items()}},
+        x_max=at("x_max"),
+        adjustment_speed=at("adjustment_speed"),
+        default=Decision(at("x"), at("investment_share"), at("x_target")),
+        expected_value=Decision(at("ev_x"), at("ev_investment"), at("ev_target")),
         rivals=rivals,
     )
 
@@ -412,12 +432,13 @@ def apply_decision(q, firm: int, run: tuple[int, ...], decision: Decision) -> No
 
 
 def decide_firm(
-    q, state, params, shared: dict[str, np.ndarray], firm: int, run: tuple[int, ...], policy: Policy, name: str
+    q, numbers: dict[str, list], names: list[str], firm: int, run: tuple[int, ...], policy: Policy, name: str
 ) -> None:
     """Ask one firm's policy for its decision (an active firm only) and write it, checked, into the quarter."""
-    if not q.active[(firm, *run)]:
+    active = numbers["active"][firm]
+    if not (active[run[0]] if run else active):
         return
-    view = view_at(q, state, params, shared, firm, run)
+    view = view_at(numbers, names, int(q.t), firm, run)
     apply_decision(q, firm, run, checked(policy.decide(view), view, name))
 
 
@@ -442,7 +463,7 @@ class BatchPolicies:
             self.slots.append((firm, run, make_policy(name, seed, firm), name))
 
     def __call__(self, q, state, params) -> None:
+        numbers = quarter_numbers(q, state, params)
         own_decisions(q)
-        shared = rule_arrays(q, state, params)
         for firm, run, policy, name in self.slots:
-            decide_firm(q, state, params, shared, firm, run, policy, name)
+            decide_firm(q, numbers, params.firm_names, firm, run, policy, name)
