@@ -19,11 +19,14 @@ code by itself.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Real
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -221,16 +224,68 @@ _allow_code = False
 
 def allow_code_policies(allowed: bool = True) -> None:
     """Let scenario files name policies in code (``"module:Class"``), which imports that module. Off by
-    default: a scenario file must never run code by itself (``--allow-code-policies`` turns it on)."""
+    default: a scenario file must never run code by itself (``--allow-code-policies`` turns it on). Sweep
+    chunks carry the setting to the processes and cluster workers that run them."""
     global _allow_code
     _allow_code = allowed
 
 
+def code_policies_allowed() -> bool:
+    """Whether scenario files may name policies in code in this process (`allow_code_policies`)."""
+    return _allow_code
+
+
+BUILT_IN = frozenset(POLICIES)
+"""The policies that come with aisim: `register` cannot replace them."""
+
+
 def register(name: str, factory: PolicyFactory, description: str = "") -> None:
-    """Make a policy available by name to scenario files (``policy = "name"``), from Python."""
+    """Make a policy available by name to scenario files (``policy = "name"``), from Python. Registered
+    policies live in this process (and the sweep helpers it forks): on a Dask cluster, name the policy as
+    ``module:Class`` instead."""
     if not name.isidentifier():
         raise ValueError(f"policy name {name!r}: use letters, digits and '_'")
+    if name in BUILT_IN:
+        raise ValueError(f"policy name {name!r} is built in; choose another name")
     POLICIES[name] = (factory, description)
+
+
+def check_loadable(name: str) -> None:
+    """Refuse, before anything runs or is imported, a policy name that `make_policy` would refuse: an
+    unknown one, or one in code while code policies are not allowed."""
+    if name in POLICIES:
+        return
+    if not _CODE_NAME.match(name):
+        raise ParameterError(f"unknown policy {name!r}; valid: {', '.join(POLICIES)}, or module:Class")
+    if not _allow_code:
+        raise ParameterError(
+            f"policy {name!r} names code; a scenario file runs code only when allowed: add --allow-code-policies "
+            "(from Python: sim.policies.allow_code_policies())"
+        )
+
+
+def code_fingerprint(names: list[str]) -> str:
+    """A hash of the source of every policy in ``names`` that is not built in (the file of a
+    ``module:Class``, the file a registered factory is defined in): a sweep resumed after that code changed
+    would mix two models. ``"none"`` when every policy is built in."""
+    import hashlib
+    import inspect
+
+    digest, found = hashlib.sha256(), False
+    for name in sorted(set(names) - BUILT_IN):
+        source = None
+        try:
+            if name in POLICIES:
+                source = inspect.getsourcefile(POLICIES[name][0])
+            elif _CODE_NAME.match(name) and _allow_code:
+                spec = importlib.util.find_spec(name.partition(":")[0])
+                source = spec.origin if spec is not None else None
+        except (ImportError, TypeError, ValueError):
+            source = None
+        text = Path(source).read_bytes() if source and Path(source).is_file() else b"(source not found)"
+        digest.update(name.encode() + b"\0" + text + b"\0")
+        found = True
+    return digest.hexdigest()[:16] if found else "none"
 
 
 def check_policy_name(name: str) -> str:
@@ -247,19 +302,13 @@ def make_policy(name: str, seed: int, firm_index: int) -> Policy:
     rng = np.random.default_rng([seed, firm_index, POLICY_STREAM])
     if name in POLICIES:
         return POLICIES[name][0](rng)
-    if not _CODE_NAME.match(name):
-        raise ParameterError(f"unknown policy {name!r}; valid: {', '.join(POLICIES)}, or module:Class")
-    if not _allow_code:
-        raise ParameterError(
-            f"policy {name!r} names code; a scenario file runs code only when allowed: add --allow-code-policies "
-            "(from Python: sim.policies.allow_code_policies())"
-        )
+    check_loadable(name)
     module, _, attribute = name.partition(":")
     try:
         made = getattr(importlib.import_module(module), attribute)
     except (ImportError, AttributeError) as err:
         raise ParameterError(f"policy {name!r}: cannot load it ({err})") from None
-    policy = made(rng) if _takes_rng(made) else made()
+    policy = _make(made, rng)
     if not isinstance(policy, Policy):
         raise ParameterError(f"policy {name!r}: {made!r} made {policy!r}, which has no decide(view) method")
     return policy
@@ -269,13 +318,22 @@ POLICY_STREAM = 0x706F6C
 """Third word of a policy's seed: keeps its random numbers apart from the model's."""
 
 
-def _takes_rng(made: object) -> bool:
+def _make(made: Callable, rng: np.random.Generator) -> object:
+    """``made(rng=rng)`` if it takes a parameter named ``rng``, ``made(rng)`` if its first parameter is
+    required, else ``made()`` (a class whose parameters all have defaults keeps them)."""
     import inspect
 
     try:
-        return len(inspect.signature(made).parameters) >= 1
+        parameters = list(inspect.signature(made).parameters.values())
     except (TypeError, ValueError):
-        return False
+        return made()
+    if any(p.name == "rng" for p in parameters):
+        return made(rng=rng)
+    first = parameters[0] if parameters else None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if first is not None and first.kind in positional and first.default is inspect.Parameter.empty:
+        return made(rng)
+    return made()
 
 
 class PolicyWarning(UserWarning):
@@ -285,16 +343,17 @@ class PolicyWarning(UserWarning):
 def checked(decision: object, view: FirmView, name: str) -> Decision:
     """The policy's decision within the firm's bounds: x in [0, x_max], investment share in [0, 1]. Out of
     bounds is clipped with a `PolicyWarning`; anything but a Decision of finite numbers is an error."""
+    where = f"policy {name!r} for {view.firm} in quarter {view.quarter}"
     if not isinstance(decision, Decision):
-        raise ParameterError(
-            f"policy {name!r} for {view.firm} in quarter {view.quarter} returned {decision!r}, not a Decision"
-        )
+        raise ParameterError(f"{where} returned {decision!r}, not a Decision")
+    if decision.x is None:
+        raise ParameterError(f"{where}: x = None; a Decision needs x, a number from 0 to {view.x_max:g}")
     values = {"x": decision.x, "investment_share": decision.investment_share, "target": decision.target}
     for key, value in values.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))):
-            raise ParameterError(f"policy {name!r} for {view.firm}: {key} = {value!r} is not a number")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, Real)):
+            raise ParameterError(f"{where}: {key} = {value!r} is not a number")
         if value is not None and not math.isfinite(value):
-            raise ParameterError(f"policy {name!r} for {view.firm} in quarter {view.quarter}: {key} = {value}")
+            raise ParameterError(f"{where}: {key} = {value}")
     x = _clip(float(decision.x), 0.0, view.x_max, "x", view, name)
     share = decision.investment_share
     share = None if share is None else _clip(float(share), 0.0, 1.0, "investment_share", view, name)
@@ -439,7 +498,13 @@ def decide_firm(
     if not (active[run[0]] if run else active):
         return
     view = view_at(numbers, names, int(q.t), firm, run)
-    apply_decision(q, firm, run, checked(policy.decide(view), view, name))
+    try:
+        decision = policy.decide(view)
+    except Exception as err:  # a policy's own bug: name the policy, the firm and the quarter
+        raise ParameterError(
+            f"policy {name!r} for {view.firm} in quarter {view.quarter}: {type(err).__name__}: {err}"
+        ) from err
+    apply_decision(q, firm, run, checked(decision, view, name))
 
 
 def own_decisions(q) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from sim.params import MAX_SEED, ParameterError, Scenario, StrictModel, format_validation_error, validate_scenario
+from sim.policies import check_loadable
 from sim.scenarios import (
     apply_overrides,
     overlapping_overrides,
@@ -263,6 +264,11 @@ def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None
             f"{source}: parameters '{first}' and '{second}' set the same field; vary it under one name"
         )
     _check_columns(spec, base, source)
+    for name in policy_names(spec, base):  # before anything runs, not in every run
+        try:
+            check_loadable(name)
+        except ParameterError as err:
+            raise ParameterError(f"{source}: {err}") from None
     for name, parameter in spec.parameters.items():
         if parameter.values is not None:
             probes = parameter.values
@@ -278,6 +284,16 @@ def spec_from_data(data: dict, source: str = "sweep spec", base_dir: Path | None
             except ParameterError as err:
                 raise ParameterError(f"{source}: {err}") from None
     return spec, base
+
+
+def policy_names(spec: SweepSpec, base: dict) -> list[str]:
+    """Every policy a sweep's runs may use: the base scenario's firms' and the values of ``*.policy``
+    parameters."""
+    names = [str(firm.get("policy", "biased")) for firm in base.get("firms", [])]
+    for name, parameter in spec.parameters.items():
+        if name.endswith(".policy") and parameter.values is not None:
+            names += [str(value) for value in parameter.values]
+    return sorted(set(names))
 
 
 def _check_columns(spec: SweepSpec, base: dict, source: str) -> None:

@@ -34,8 +34,9 @@ from sim.arrays import ModelParams
 from sim.ensemble import run_batch
 from sim.outputs import FirmMeasures, RunMeasures, measure_inputs
 from sim.params import ParameterError, Scenario
+from sim.policies import allow_code_policies, code_policies_allowed
 from sim.processes import die_with_parent
-from sim.sweep_spec import SweepSpec, build_scenario, load_spec, plan_runs, spec_from_data
+from sim.sweep_spec import SweepSpec, build_scenario, load_spec, plan_runs, policy_names, spec_from_data
 from sim.variables import FIRM_VARIABLES
 
 IN_FLIGHT_PER_WORKER = 2
@@ -60,6 +61,7 @@ class ChunkTask:
     measures: list[str]
     firm_measures: list[str]
     series: list[str]
+    allow_code_policies: bool = False  # `sim.policies.allow_code_policies`, for the process that runs it
 
 
 @dataclass
@@ -96,6 +98,8 @@ class SweepReport:
 
 def run_chunk(task: ChunkTask) -> ChunkResult:
     """Run one chunk in lockstep; a run that fails is recorded with its error, the rest go on."""
+    if task.allow_code_policies:  # a helper or a cluster worker learns what the sweep was allowed
+        allow_code_policies()
     runs = task.runs
     set_ids = runs.set_id.to_numpy()
     scenarios: dict[int, Scenario] = {}
@@ -137,7 +141,7 @@ def _output_tables(task: ChunkTask, table: pd.DataFrame) -> tuple[pd.DataFrame, 
     )
     columns = tables.table_columns(parameters, task.measures, task.firm_measures, task.series, firms)
     table = table.reindex(columns=columns["runs"])
-    table["error"] = table.error.astype(object).where(table.status != "ok", None).astype("str")  # as Parquet reads back
+    table["error"] = table.error.astype(object).where(table.status != "ok", None)
     if not task.firm_measures:
         return table, None
     return table, tables.firms_table(table, firms, task.firm_measures)
@@ -272,7 +276,7 @@ class _Job:
 
 
 def _run_into_folder(job: _Job, out: Path, resume: bool) -> SweepReport:
-    identity = folder.model_identity(job.spec.digest(), job.base)
+    identity = folder.model_identity(job.spec.digest(), job.base, policy_names(job.spec, job.base))
     if out.is_dir():
         folder.check(out, identity, resume)  # refuse before the lock file is made
     folder.open_folder(out)
@@ -441,6 +445,7 @@ def _chunk_tasks(plan: pd.DataFrame, base: dict, spec: SweepSpec, chunks) -> Ite
             measures=spec.outputs.measures,
             firm_measures=spec.outputs.firm_measures,
             series=spec.outputs.series,
+            allow_code_policies=code_policies_allowed(),
         )
 
 
@@ -722,6 +727,8 @@ def load_results(out: str | Path, table: str = "runs") -> pd.DataFrame:
     if not files:
         raise ParameterError(f"{out}: no {table} results")
     frame = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+    if table == "runs":  # None, as in memory (pandas 3 reads Parquet's nulls in a text column as NaN)
+        frame["error"] = frame.error.astype(object).where(frame.error.notna(), None)
     order = ["run_id", "step"] if table == "series" else ["run_id"]
     return frame.sort_values(order, kind="stable").reset_index(drop=True)
 

@@ -27,8 +27,8 @@ import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.params import ParameterError, StrictModel, format_validation_error
-from sim.policies import check_policy_name
-from sim.scenarios import read_data, scenario_dir
+from sim.policies import check_loadable, check_policy_name
+from sim.scenarios import load_scenario, read_data, scenario_dir
 from sim.sweep_spec import Replicates
 from sim.tables import column_name, firm_column
 
@@ -61,6 +61,16 @@ class TournamentSpec(StrictModel):
         if len(set(names)) != len(names):
             raise ValueError("each policy once")
         return names
+
+    @field_validator("slots")
+    @classmethod
+    def _named_firms(cls, slots: list[str]) -> list[str]:
+        for slot in slots:
+            if slot == "*" or slot.strip().isdigit():
+                raise ValueError(f"slot {slot!r}: name a firm (not * nor a position)")
+        if len(set(slots)) != len(slots):
+            raise ValueError("each slot once")
+        return slots
 
     @model_validator(mode="after")
     def _not_too_big(self) -> TournamentSpec:
@@ -123,6 +133,7 @@ def run_tournament(
     slot firm's outcomes (`OUTCOMES`)."""
     from sim.sweeps import sweep
 
+    check(spec, base_dir)
     rows = []
     for scenario in spec.scenarios:
         try:
@@ -148,6 +159,28 @@ def run_tournament(
                 table[outcome] = runs[firm_column(slot, measure)].to_numpy(dtype=float)
             rows.append(table)
     return pd.concat(rows, ignore_index=True)
+
+
+def check(spec: TournamentSpec, base_dir: Path | None = None) -> None:
+    """Refuse, before anything runs, a policy that cannot be made and a slot that is not a firm of every
+    scenario."""
+    for policy in spec.policies:
+        try:
+            check_loadable(policy)
+        except ParameterError as err:
+            raise ParameterError(f"tournament {spec.name!r}: {err}") from None
+    for scenario in spec.scenarios:
+        source = sweep_spec(spec, scenario, base_dir)["scenario"]
+        try:
+            firms = [firm.name for firm in load_scenario(source).firms]
+        except ParameterError as err:
+            raise ParameterError(f"tournament {spec.name!r}, scenario {scenario!r}: {err}") from None
+        missing = [slot for slot in spec.slots if slot not in firms]
+        if missing:
+            raise ParameterError(
+                f"tournament {spec.name!r}, scenario {scenario!r}: no firm {', '.join(map(repr, missing))}; "
+                f"firms: {', '.join(firms)}"
+            )
 
 
 def _policies_of(runs: pd.DataFrame, slots: list[str]) -> np.ndarray:

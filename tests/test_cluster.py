@@ -151,3 +151,24 @@ def test_ema_evaluator_on_a_dask_cluster_equals_a_local_run(cluster):
     assert remote.client is None  # closed with the evaluator
     for name in here:
         np.testing.assert_array_equal(np.ma.filled(there[name], np.nan), np.ma.filled(here[name], np.nan))
+
+
+def test_a_policy_in_code_runs_on_cluster_workers_when_allowed(cluster):
+    """The sweep's chunks carry --allow-code-policies to the workers (new processes that never saw it)."""
+    from sim.policies import allow_code_policies
+
+    spec = {
+        "scenario": "baseline",
+        "steps": 8,
+        "parameters": {"firms.Meta-like.policy": {"values": ["sim.policies:Hedger", "hedger"]}},
+        "replicates": {"count": 3},
+        "outputs": {"chunk_size": 2, "firm_measures": ["mean_x"]},
+    }
+    allow_code_policies()
+    try:
+        remote = sweep(spec, scheduler=cluster)
+    finally:
+        allow_code_policies(False)
+    assert (remote.status == "ok").all()
+    by_name = remote.groupby("firms__Meta_like__policy").Meta_like__mean_x.apply(list)
+    assert by_name["sim.policies:Hedger"] == by_name["hedger"]  # the same class, named two ways

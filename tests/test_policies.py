@@ -144,7 +144,6 @@ def test_out_of_bounds_decisions_are_clipped_with_a_warning(registered):
     [
         (Decision(x=float("nan")), r"'broken' for Meta-like in quarter 0: x = nan"),
         (0.5, r"'broken' for Meta-like in quarter 0 returned 0.5, not a Decision"),
-        (Decision(x="0.5"), r"'broken' for Meta-like: x = '0.5' is not a number"),
     ],
 )
 def test_a_decision_that_is_not_one_is_an_error(registered, returned, message):
@@ -233,5 +232,99 @@ def test_a_scenario_names_code_only_when_allowed(tmp_path, monkeypatch):
             warnings.simplefilter("error", PolicyWarning)
             table = firm_table(scenario, 1)
         assert (table[table.firm == "Meta-like"].x == 0.5).all()
+    finally:
+        allow_code_policies(False)
+
+
+class NeedsRng:
+    def __init__(self, rng):
+        self.rng = rng
+
+    def decide(self, view):
+        return view.default
+
+
+class NamedRng:
+    def __init__(self, hedge=0.1, rng=None):
+        self.rng = rng
+
+    def decide(self, view):
+        return view.default
+
+
+def test_a_class_gets_the_generator_only_when_it_asks_for_one():
+    allow_code_policies()
+    try:
+        assert isinstance(make_policy(f"{__name__}:NeedsRng", 1, 0).rng, np.random.Generator)
+        assert isinstance(make_policy(f"{__name__}:NamedRng", 1, 0).rng, np.random.Generator)
+        hedger = make_policy("sim.policies:Hedger", 1, 0)  # every parameter has a default: none given
+        assert (hedger.hedge, hedger.certainty) == (0.2, 0.05)
+        assert make_policy("sim.policies:FixedSplit", 1, 0).x is None
+    finally:
+        allow_code_policies(False)
+
+
+@pytest.mark.parametrize(
+    ("returned", "message"),
+    [
+        (Decision(x=None), r"'odd' for Meta-like in quarter 0: x = None; a Decision needs x"),
+        (Decision(x="0.5"), r"'odd' for Meta-like in quarter 0: x = '0.5' is not a number"),
+        (ZeroDivisionError("oops"), r"'odd' for Meta-like in quarter 0: ZeroDivisionError: oops"),
+    ],
+)
+def test_a_broken_policy_is_named_with_its_firm_and_quarter(registered, returned, message):
+    def choose(view):
+        if isinstance(returned, Exception):
+            raise returned
+        return returned
+
+    registered("odd", lambda rng: Recorder(choose))
+    with pytest.raises(ParameterError, match=message):
+        firm_table("baseline", 3, **{"firms.Meta-like.policy": "odd"})
+
+
+def test_numpy_numbers_are_numbers(registered):
+    registered("numpy", lambda rng: Recorder(lambda view: Decision(x=np.int64(0), investment_share=np.float32(1))))
+    table = firm_table("baseline", 3, **{"firms.Meta-like.policy": "numpy"})
+    assert (table[table.firm == "Meta-like"].x == 0.0).all()
+
+
+def test_built_in_names_cannot_be_replaced():
+    for name in ("biased", "thompson"):
+        with pytest.raises(ValueError, match=f"policy name '{name}' is built in"):
+            register(name, lambda rng: Recorder(lambda view: view.default))
+
+
+def test_a_sweep_naming_code_is_refused_before_it_runs(tmp_path):
+    from sim.sweeps import run_sweep
+
+    spec = {"scenario": "baseline", "parameters": {"firms.Meta-like.policy": {"values": ["biased", "mine:Half"]}}}
+    with pytest.raises(ParameterError, match=r"'mine:Half' names code; .*--allow-code-policies"):
+        run_sweep(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_resume_refuses_after_a_policy_in_code_changed(tmp_path, monkeypatch):
+    from sim.sweeps import run_sweep
+
+    module = tmp_path / "changing.py"
+    module.write_text(
+        "from sim.policies import Decision\n\n\nclass Fixed:\n"
+        "    def decide(self, view):\n        return Decision(x=0.5)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = {
+        "scenario": "baseline",
+        "steps": 4,
+        "parameters": {"firms.Meta-like.policy": {"values": ["changing:Fixed"]}},
+        "replicates": {"count": 2},
+    }
+    allow_code_policies()
+    try:
+        run_sweep(spec, tmp_path / "out")
+        assert run_sweep(spec, tmp_path / "out", resume=True).chunks_run == 0
+        module.write_text(module.read_text().replace("0.5", "0.2"))
+        with pytest.raises(ParameterError, match=r"made with policy code .* of hash .*resuming would mix"):
+            run_sweep(spec, tmp_path / "out", resume=True)
     finally:
         allow_code_policies(False)

@@ -170,3 +170,23 @@ def test_a_chunk_of_failed_runs_only_verifies_on_resume(folder):
     """Its runs never ran, so it has no series file; resume must not take that for damage."""
     report = run_sweep(SPEC, folder, resume=True)
     assert (report.chunks_run, report.redone) == (0, [])
+
+
+def test_error_is_none_in_memory_and_read_back(folder):
+    runs = load_results(folder)
+    assert runs.error.dtype == object
+    assert all(error is None for error in runs[runs.status == "ok"].error)
+    assert all(isinstance(error, str) for error in runs[runs.status == "failed"].error)
+
+
+def test_a_chunk_of_runs_that_all_met_nan_verifies_on_resume(tmp_path, monkeypatch):
+    """Runs that fail on NaN keep their series (unlike runs that never ran): resume must accept both."""
+    import sim.ensemble
+
+    real = sim.ensemble.nonfinite_runs
+    monkeypatch.setattr(sim.ensemble, "nonfinite_runs", lambda state, names=None: real(state, names) | True)
+    spec = {"scenario": "baseline", "steps": 4, "replicates": {"count": 2}, "outputs": {"series": ["x"]}}
+    first = run_sweep(spec, tmp_path / "out")
+    assert first.failed == 2 and (tmp_path / "out" / "series" / "chunk-000000.parquet").is_file()
+    again = run_sweep(spec, tmp_path / "out", resume=True)
+    assert (again.chunks_run, again.redone) == (0, [])

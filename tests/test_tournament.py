@@ -144,3 +144,29 @@ def test_the_policy_written_in_the_docs_runs_in_under_20_lines():
         assert meta.x.nunique() > 1  # it decided, quarter by quarter
     finally:
         POLICIES.pop("contrarian", None)
+
+
+@pytest.mark.parametrize(
+    ("slots", "message"),
+    [
+        (["*"], r"slot '\*': name a firm"),
+        (["2"], "slot '2': name a firm"),
+        (["Meta-like", "Meta-like"], "each slot once"),
+    ],
+)
+def test_slots_name_firms_once(slots, message):
+    with pytest.raises(ValueError, match=message):
+        small(slots=slots)
+
+
+def test_a_slot_missing_from_any_scenario_is_refused_before_anything_runs(monkeypatch):
+    import sim.sweeps
+
+    monkeypatch.setattr(sim.sweeps, "sweep", lambda *a, **k: pytest.fail("a sweep ran"))
+    spec = small(scenarios=["baseline", "startup_high_ceiling"], slots=["World-model start-up"])
+    with pytest.raises(
+        ParameterError, match=r"scenario 'baseline': no firm 'World-model start-up'; firms: OpenAI-like"
+    ):
+        run_tournament(spec)
+    with pytest.raises(ParameterError, match=r"'mine:Best' names code"):
+        run_tournament(small(policies=["biased", "mine:Best"]))

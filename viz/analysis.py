@@ -177,7 +177,7 @@ def StrategiesView():
                 "replicates": {"count": TOURNAMENT_SEEDS},
             }
         )
-        set_ranked(rank(run_tournament(chosen, folder), chosen))
+        set_ranked((rank(run_tournament(chosen, folder), chosen), chosen.policies[0]))
         set_seconds(time.perf_counter() - started)
 
     solara.Markdown(
@@ -191,21 +191,22 @@ def StrategiesView():
     solara.Select("Firm's seat", value=seat if seat in firms else spec.slots[0], values=firms, on_value=set_seat)
     solara.Button("Run the tournament", on_click=run, color="primary")
     if ranked is not None:
+        table, reference = ranked
         solara.Text(f"{len(spec.policies) * len(spec.scenarios) * TOURNAMENT_SEEDS} runs in {seconds:.1f} s")
-        Table(_tournament_rows(ranked), f"Policies in {ranked.slot.iloc[0]}'s seat, best first")
+        Table(_tournament_rows(table, reference), f"Policies in {table.slot.iloc[0]}'s seat, best first")
 
 
-def _tournament_rows(ranked: pd.DataFrame) -> pd.DataFrame:
-    """The ranking as text cells: mean ± interval for each outcome, and the difference to biased."""
+def _tournament_rows(ranked: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """The ranking as text cells: mean ± interval for each outcome, and the difference to ``reference``."""
     rows = {"rank": ranked["rank"], "policy": ranked.policy}
     for outcome in OUTCOMES:
         rows[outcome.replace("_", " ")] = [
             _pm(m, h) for m, h in zip(ranked[outcome], ranked[f"{outcome}_ci"], strict=True)
         ]
     for outcome in ("final_share", "ai_profit"):
-        mean, half = ranked[f"{outcome}_vs_biased"], ranked[f"{outcome}_vs_biased_ci"]
-        rows[f"{outcome.replace('_', ' ')} vs biased"] = [
-            "" if p == "biased" else _pm(m, h, "+") for p, m, h in zip(ranked.policy, mean, half, strict=True)
+        mean, half = ranked[f"{outcome}_vs_{reference}"], ranked[f"{outcome}_vs_{reference}_ci"]
+        rows[f"{outcome.replace('_', ' ')} vs {reference}"] = [
+            "" if p == reference else _pm(m, h, "+") for p, m, h in zip(ranked.policy, mean, half, strict=True)
         ]
     return pd.DataFrame(rows)
 
