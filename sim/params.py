@@ -383,8 +383,8 @@ class FirmTraits(StrictModel):
     policy: str = Field(
         "biased",
         description="How the firm decides each quarter: biased (the model's rule with its drivers), "
-        "expected_value, fixed_split, follow_the_leader, thompson, hedger (sim/policies.py), or module:Class "
-        "(with --allow-code-policies)",
+        "expected_value, fixed_split, follow_the_leader, thompson, hedger, student (class mode; sim/policies.py), "
+        "or module:Class (with --allow-code-policies)",
     )
 
     @field_validator("policy")

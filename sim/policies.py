@@ -36,6 +36,8 @@ from sim.variables import DRIVER_TERMS
 
 BIASED = "biased"
 """The built-in rule's name: the default policy of every firm."""
+STUDENT = "student"
+"""A firm a student runs in class mode (`sim.classroom`)."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,14 @@ class Hedger:
         return Decision(x=min(choice.x, cap), investment_share=choice.investment_share, target=choice.target)
 
 
+class Hold:
+    """Keeps last quarter's allocation and investment share: a student's firm when no decision came in
+    (class mode replaces it with the student's own decisions; `sim.classroom`)."""
+
+    def decide(self, view: FirmView) -> Decision:
+        return Decision(x=min(view.x, view.x_max), investment_share=view.investment_share, target=view.x)
+
+
 PolicyFactory = Callable[[np.random.Generator], Policy]
 """Makes one firm's policy for one run, from a random generator of its own (seeded by the run's seed and
 the firm's position)."""
@@ -215,6 +225,7 @@ POLICIES: dict[str, tuple[PolicyFactory, str]] = {
         lambda rng: Hedger(),
         "expected value, but 20% more on world models than it must, until the dead end is ruled out",
     ),
+    STUDENT: (lambda rng: Hold(), "decided by a student in class mode; otherwise keeps last quarter's decision"),
 }
 """The policies a scenario may name, with a line each."""
 

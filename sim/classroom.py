@@ -1,0 +1,298 @@
+"""Class mode's core: a class plays one scenario, each student running a firm, quarter by quarter.
+
+A `ClassSession` holds the model, the seats (which student runs which firm, with a secret token each)
+and the decisions handed in for the coming quarter. A student's firm is on the ``student`` policy
+(`sim.policies.STUDENT`): in each quarter it takes the student's decision (the share of the AI budget
+on LLM scaling and the share of its investment capacity to use), or keeps last quarter's when none
+came in; firms without a student follow the model's own rule. The same mechanisms and random
+numbers as the single-player model run underneath, so a session replays exactly: it is saved as its
+scenario, seed, seats and every quarter's decisions (`save`), and `load` rebuilds it by replaying
+them. The screens and the network around it (the UI's class mode) are its clients; nothing here
+knows about them.
+
+Thread-safe: students may hand in decisions while the teacher advances the quarter.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.files import write_atomically
+from sim.model import AIRaceModel
+from sim.params import ParameterError
+from sim.policies import STUDENT, Decision, FirmView, Hold
+from sim.scenarios import load_scenario
+
+PUBLIC_OWN = (
+    "cash", "ai_revenue", "market_share", "budget", "x", "investment_share", "llm_quality", "wm_quality",
+    "wm_knowledge", "wm_breakthrough", "llm_sunk", "wm_sunk", "believed_ceiling", "evidence_ceiling",
+    "confidence", "valuation", "alive", "active",
+)  # fmt: skip
+"""A student's own firm's variables on their screen (never the true ceiling or difficulty, nor the true
+payback of the next LLM dollar)."""
+PUBLIC_RIVAL = ("market_share", "llm_quality", "wm_quality", "wm_breakthrough", "llm_spend", "alive")
+"""What a student sees of every other firm."""
+SAVE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A student at a firm: their display name, the token that lets them act for it (and only it), and
+    the quarter they took it over from (before it, the model's own rule ran the firm)."""
+
+    firm: str
+    name: str
+    token: str
+    since: int = 0
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A student's decision for one quarter: ``x``, the share of the AI budget on LLM scaling, and
+    ``investment_share``, the share of the firm's investment capacity to use (None: keep last quarter's)."""
+
+    x: float
+    investment_share: float | None = None
+
+
+class StudentPolicy(Hold):
+    """The ``student`` policy of a firm a student runs: the model's own rule before the student took it
+    over, then this quarter's choice, or last quarter's decision when none came in."""
+
+    def __init__(self, session: ClassSession, seat: Seat):
+        self.session = session
+        self.seat = seat
+
+    def decide(self, view: FirmView) -> Decision:
+        if view.quarter < self.seat.since:
+            return view.default
+        choice = self.session._applying.get(self.seat.firm)
+        if choice is None:
+            return super().decide(view)
+        share = view.investment_share if choice.investment_share is None else choice.investment_share
+        return Decision(x=choice.x, investment_share=share, target=choice.x)
+
+
+class ClassSession:
+    """One class playing one scenario with one seed. Students `join` (each gets a firm and a token),
+    hand in decisions with `submit`, and `advance` runs the quarter."""
+
+    def __init__(
+        self,
+        scenario: str = "baseline",
+        seed: int = 42,
+        steps: int | None = None,
+        join_code: str | None = None,
+        teacher_secret: str | None = None,
+    ):
+        self.scenario_name = scenario
+        self.seed = seed
+        self.steps = steps
+        self.join_code = join_code or f"{secrets.randbelow(10**6):06d}"
+        self.teacher_secret = teacher_secret or secrets.token_urlsafe(16)
+        self.seats: list[Seat] = []
+        self.decisions: list[dict[str, Choice]] = []  # handed in, per quarter run so far
+        self.pending: dict[str, Choice] = {}  # for the coming quarter
+        self._applying: dict[str, Choice] = {}
+        self._lock = threading.RLock()
+        self.firms = [firm.name for firm in load_scenario(scenario).firms]
+        self.model = self._new_model()
+
+    # --- seats -------------------------------------------------------------------------------
+
+    def join(self, name: str, code: str) -> Seat:
+        """Seat a student at the first firm without one; refused with a wrong code or a full class."""
+        name = " ".join(str(name).split())[:40]
+        if not name:
+            raise ParameterError("display name: empty; type the name the class will see")
+        with self._lock:
+            if str(code).strip() != self.join_code:
+                raise ParameterError("join code: wrong; ask the teacher for the code on the screen")
+            taken = {seat.firm for seat in self.seats}
+            free = [firm for firm in self.firms if firm not in taken]
+            if not free:
+                raise ParameterError(f"the class is full: {len(self.firms)} firms, each run by a student")
+            seat = Seat(free[0], name, secrets.token_urlsafe(16), since=self.model.quarter)
+            self.seats.append(seat)
+            self.model = self._replayed()  # the same past, with the firm the student's from now on
+            return seat
+
+    def seat(self, token: str) -> Seat:
+        """The seat a token belongs to (a student rejoining after a reload); refused if none."""
+        for seat in self.seats:
+            if secrets.compare_digest(seat.token, str(token)):
+                return seat
+        raise ParameterError("token: not a seat in this class; join again with the code")
+
+    # --- decisions ---------------------------------------------------------------------------
+
+    def submit(self, token: str, x: object, investment_share: object = None) -> Choice:
+        """Hand in (or change) the decision of the token's firm for the coming quarter; refused out of the
+        firm's bounds, with the allowed range."""
+        seat = self.seat(token)
+        with self._lock:
+            if not self.model.running:
+                raise ParameterError("the session is over: no quarter left to decide")
+            index = self.firms.index(seat.firm)
+            x_max = 1.0 - self.model.config.firms[index].wm_floor
+            choice = Choice(
+                _number("x (share of the AI budget on LLMs)", x, 0.0, x_max),
+                None if investment_share is None else _number("investment share", investment_share, 0.0, 1.0),
+            )
+            self.pending[seat.firm] = choice
+            return choice
+
+    def waiting_for(self) -> list[str]:
+        """The seated firms whose decision for the coming quarter is not in yet."""
+        with self._lock:
+            return [seat.firm for seat in self.seats if seat.firm not in self.pending]
+
+    def advance(self) -> int:
+        """Run the coming quarter with the decisions handed in (a firm without one keeps last quarter's);
+        returns the quarters run so far."""
+        with self._lock:
+            if not self.model.running:
+                raise ParameterError("the session is over: every quarter has run")
+            decisions = dict(self.pending)
+            self._step(decisions)
+            self.decisions.append(decisions)
+            self.pending = {}
+            return self.model.quarter
+
+    def _step(self, decisions: dict[str, Choice], model: AIRaceModel | None = None) -> None:
+        self._applying = decisions
+        try:
+            (model or self.model).step()
+        finally:
+            self._applying = {}
+
+    # --- what a student sees -----------------------------------------------------------------
+
+    def screen(self, token: str) -> dict[str, Any]:
+        """A student's screen: their firm's state after the last quarter, the rivals' public moves, the
+        bounds of their decision and what they handed in. Nothing hidden (`PUBLIC_OWN`, `PUBLIC_RIVAL`)."""
+        seat = self.seat(token)
+        with self._lock:
+            state, index = self.model.state, self.firms.index(seat.firm)
+            own = {name: _plain(state[name][index]) for name in PUBLIC_OWN}
+            rivals = [
+                {"firm": firm, **{name: _plain(state[name][j]) for name in PUBLIC_RIVAL}}
+                for j, firm in enumerate(self.firms)
+                if j != index
+            ]
+            pending = self.pending.get(seat.firm)
+            return {
+                "firm": seat.firm,
+                "name": seat.name,
+                "quarter": self.model.quarter,
+                "quarters": self.model.max_steps,
+                "own": own,
+                "rivals": rivals,
+                "x_max": 1.0 - self.model.config.firms[index].wm_floor,
+                "handed_in": None if pending is None else asdict(pending),
+            }
+
+    # --- saving, replaying, debriefing -------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the session (scenario, seed, seats, every quarter's decisions) as JSON, atomically."""
+        with self._lock:
+            data = {
+                "version": SAVE_VERSION,
+                "scenario": self.scenario_name,
+                "seed": self.seed,
+                "steps": self.steps,
+                "join_code": self.join_code,
+                "teacher_secret": self.teacher_secret,
+                "seats": [asdict(seat) for seat in self.seats],
+                "decisions": [{firm: asdict(c) for firm, c in quarter.items()} for quarter in self.decisions],
+                "pending": {firm: asdict(choice) for firm, choice in self.pending.items()},
+            }
+        text = json.dumps(data, indent=1)
+        write_atomically(Path(path), lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> ClassSession:
+        """A saved session, rebuilt by replaying its decisions (the same state, bit for bit)."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") != SAVE_VERSION:
+                raise ValueError(f"version {data.get('version')!r}, this aisim reads version {SAVE_VERSION}")
+            session = cls(data["scenario"], data["seed"], data["steps"], data["join_code"], data["teacher_secret"])
+            session.seats = [Seat(**seat) for seat in data["seats"]]
+            session.decisions = [{f: Choice(**c) for f, c in q.items()} for q in data["decisions"]]
+            session.pending = {f: Choice(**c) for f, c in data["pending"].items()}
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ParameterError(f"{path}: not a class session aisim can read ({err})") from None
+        session.model = session._replayed()
+        return session
+
+    def _new_model(self, policy: str = STUDENT, parameters: dict | None = None) -> AIRaceModel:
+        """The session's model from the start, with the seated firms on ``policy``."""
+        overrides = {f"firms.{seat.firm}.policy": policy for seat in self.seats}
+        model = AIRaceModel(
+            self.scenario_name, rng=self.seed, steps=self.steps, parameters={**overrides, **(parameters or {})}
+        )
+        seats = {seat.firm: seat for seat in self.seats}
+        for agent in model.agents:
+            if agent.policy_name == STUDENT:
+                agent.policy = StudentPolicy(self, seats[agent.name])
+        return model
+
+    def _replayed(self) -> AIRaceModel:
+        """A new model with the seats as they are, run through every quarter's recorded decisions."""
+        model = self._new_model()
+        for decisions in self.decisions:
+            self._step(decisions, model)
+        return model
+
+    def debrief(self) -> pd.DataFrame:
+        """Each student's firm, quarter by quarter: what the student chose (``x``) and the firm's market
+        share, beside the same firm run, on the same seed and with the other firms unchanged, by the
+        model's own rule (``biased_x``, ``biased_share``) and by it with every driver off
+        (``expected_value_x``, ``expected_value_share``)."""
+        with self._lock:
+            played = self.model.firm_dataframe() if self.model.quarter else None
+            quarters = self.model.quarter
+        if played is None or not self.seats:
+            return pd.DataFrame()
+        others = {}
+        for label in ("biased", "expected_value"):
+            model = self._new_model(policy=label)
+            for _ in range(quarters):
+                model.step()
+            others[label] = model.firm_dataframe().set_index(["firm", "step"])
+        rows = []
+        for seat in self.seats:
+            mine = played[played.firm == seat.firm].set_index("step")
+            for q in range(seat.since, quarters):
+                row = {"quarter": q, "firm": seat.firm, "student": seat.name, "x": mine.x[q]}
+                row["share"] = mine.market_share[q]
+                for label, table in others.items():
+                    row[f"{label}_x"] = table.x[(seat.firm, q)]
+                    row[f"{label}_share"] = table.market_share[(seat.firm, q)]
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _number(label: str, value: object, low: float, high: float) -> float:
+    """A finite number within [low, high], or a ParameterError naming the value and the range."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParameterError(f"{label}: {value!r} is not a number; allowed {low:g} to {high:g}") from None
+    if isinstance(value, bool) or not low <= number <= high:  # NaN fails the comparison too
+        raise ParameterError(f"{label}: {value!r} is out of range; allowed {low:g} to {high:g}")
+    return number
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
