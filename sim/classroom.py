@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,8 @@ class ClassSession:
         steps: int | None = None,
         join_code: str | None = None,
         teacher_secret: str | None = None,
+        autosave: str | Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.scenario_name = scenario
         self.seed = seed
@@ -102,6 +106,9 @@ class ClassSession:
         self.pending: dict[str, Choice] = {}  # for the coming quarter
         self._applying: dict[str, Choice] = {}
         self._lock = threading.RLock()
+        self.autosave = None if autosave is None else Path(autosave)
+        self.clock = clock
+        self.deadline: float | None = None  # when the coming quarter closes (clock time); None: no timer
         self.firms = [firm.name for firm in load_scenario(scenario).firms]
         self.model = self._new_model()
 
@@ -149,6 +156,30 @@ class ClassSession:
             self.pending[seat.firm] = choice
             return choice
 
+    def start_timer(self, seconds: float) -> None:
+        """Close the coming quarter ``seconds`` from now (or when every student has handed in)."""
+        with self._lock:
+            self.deadline = self.clock() + _number("deadline (seconds)", seconds, 1.0, 3600.0)
+
+    def extend(self, seconds: float) -> None:
+        """Give the students ``seconds`` more for the coming quarter."""
+        with self._lock:
+            if self.deadline is None:
+                raise ParameterError("no timer is running: start one first")
+            self.deadline += _number("extension (seconds)", seconds, 1.0, 3600.0)
+
+    def seconds_left(self) -> float | None:
+        """Seconds until the coming quarter closes (0 when past), or None without a timer."""
+        with self._lock:
+            return None if self.deadline is None else max(self.deadline - self.clock(), 0.0)
+
+    def due(self) -> bool:
+        """Whether the coming quarter should run now: every seated firm handed in, or the timer ran out."""
+        with self._lock:
+            if not self.model.running or not self.seats:
+                return False
+            return not self.waiting_for() or (self.deadline is not None and self.clock() >= self.deadline)
+
     def waiting_for(self) -> list[str]:
         """The seated firms whose decision for the coming quarter is not in yet."""
         with self._lock:
@@ -164,7 +195,18 @@ class ClassSession:
             self._step(decisions)
             self.decisions.append(decisions)
             self.pending = {}
+            self.deadline = None
+            if self.autosave is not None:  # after every quarter: a restart loses nothing run
+                self.save(self.autosave)
             return self.model.quarter
+
+    def reveal(self, secret: str) -> dict[str, float]:
+        """What no firm sees, for the teacher's debrief: the true LLM ceiling and world-model difficulty.
+        Needs the teacher's secret."""
+        if not secrets.compare_digest(str(secret), self.teacher_secret):
+            raise ParameterError("teacher secret: wrong; only the teacher's link shows the hidden quantities")
+        environment = self.model.config.environment
+        return {"llm_ceiling": environment.llm_ceiling, "wm_difficulty": environment.wm_difficulty}
 
     def _step(self, decisions: dict[str, Choice], model: AIRaceModel | None = None) -> None:
         self._applying = decisions
@@ -219,14 +261,16 @@ class ClassSession:
         write_atomically(Path(path), lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
 
     @classmethod
-    def load(cls, path: str | Path) -> ClassSession:
-        """A saved session, rebuilt by replaying its decisions (the same state, bit for bit)."""
+    def load(cls, path: str | Path, autosave: bool = True) -> ClassSession:
+        """A saved session, rebuilt by replaying its decisions (the same state, bit for bit); with
+        ``autosave`` it goes on saving to the same file after every quarter."""
         path = Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") != SAVE_VERSION:
                 raise ValueError(f"version {data.get('version')!r}, this aisim reads version {SAVE_VERSION}")
             session = cls(data["scenario"], data["seed"], data["steps"], data["join_code"], data["teacher_secret"])
+            session.autosave = path if autosave else None
             session.seats = [Seat(**seat) for seat in data["seats"]]
             session.decisions = [{f: Choice(**c) for f, c in q.items()} for q in data["decisions"]]
             session.pending = {f: Choice(**c) for f, c in data["pending"].items()}

@@ -155,3 +155,57 @@ def test_the_debrief_sets_each_choice_beside_the_models_rules():
     openai = plain[plain.firm == "OpenAI-like"].x.to_numpy()[:3]
     np.testing.assert_array_equal(debrief.biased_x.to_numpy(), openai)  # the model's own rule, same seed
     assert (debrief.expected_value_x != debrief.biased_x).any()
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_quarter_is_due_when_everyone_handed_in_or_the_timer_ran_out():
+    clock = Clock()
+    session = ClassSession("baseline", seed=7, steps=8, join_code="1", clock=clock)
+    assert not session.due()  # nobody seated
+    seats = [session.join(name, "1") for name in ("a", "b")]
+    session.start_timer(60)
+    session.submit(seats[0].token, 0.5)
+    assert not session.due() and session.seconds_left() == 60
+    clock.now += 59
+    assert not session.due()
+    session.extend(30)
+    clock.now += 2
+    assert not session.due() and session.seconds_left() == 29
+    session.submit(seats[1].token, 0.5)
+    assert session.due()  # everyone handed in
+    session.advance()
+    assert session.seconds_left() is None and not session.due()
+    session.start_timer(10)
+    clock.now += 10
+    assert session.due()  # the timer ran out: nobody handed in, each keeps last quarter's decision
+    with pytest.raises(ParameterError, match=r"deadline \(seconds\): 0 is out of range; allowed 1 to 3600"):
+        session.start_timer(0)
+
+
+def test_autosave_after_every_quarter_and_a_restart_loses_nothing(tmp_path):
+    path = tmp_path / "class.json"
+    session = ClassSession("baseline", seed=3, steps=6, join_code="1", autosave=path)
+    seat = session.join("a", "1")
+    for x in (0.4, 0.3):
+        session.submit(seat.token, x)
+        session.advance()
+    restarted = ClassSession.load(path)  # as if the server had been killed after the second quarter
+    assert restarted.model.quarter == 2 and restarted.seat(seat.token) == seat
+    restarted.submit(seat.token, 0.2)
+    restarted.advance()
+    assert ClassSession.load(path).model.quarter == 3  # it goes on saving
+
+
+def test_only_the_teacher_sees_the_hidden_quantities():
+    session = ClassSession("lecun_is_right", seed=1, steps=4, join_code="1", teacher_secret="s" * 20)
+    with pytest.raises(ParameterError, match="teacher secret: wrong"):
+        session.reveal("guess")
+    hidden = session.reveal("s" * 20)
+    assert hidden["llm_ceiling"] == session.model.config.environment.llm_ceiling
