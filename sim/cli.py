@@ -233,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run every assignment of a tournament spec's policies to its firm slots, in every "
         "scenario with every seed (through the batch engine; the same seeds for every policy), and rank "
         "the policies by the slot firm's final market share, AI profit, survival and spend in the big "
-        "muddy, each with a 95%% interval and its paired difference to the first policy listed. "
-        "See docs/STRATEGIES.md.",
+        "muddy, each with a 95 percent interval and its paired difference to the first policy listed, "
+        "then each policy's final share in each scenario. See docs/STRATEGIES.md.",
     )
     tournament.add_argument(
         "spec", metavar="SPEC", help="a tournament spec (TOML), or the name of a bundled one: strategies"
@@ -824,7 +824,7 @@ def _write_table(table: pd.DataFrame, path: Path) -> None:
 
 def command_tournament(args: argparse.Namespace) -> None:
     """`aisim tournament`: rank policies across scenarios and seeds."""
-    from sim.tournament import load_tournament, rank, run_tournament, tournament_table
+    from sim.tournament import load_tournament, rank, run_tournament, scenario_table, tournament_table
 
     if args.out is not None:
         _check_output_path(args.out)
@@ -838,10 +838,13 @@ def command_tournament(args: argparse.Namespace) -> None:
     print(
         f"{len(spec.policies)} policies in the seat of {', '.join(spec.slots)}; "
         f"scenarios: {', '.join(spec.scenarios)}; {seeds} seeds each (the same for every policy).\n"
-        "Mean ± half-width of the 95% interval; the last two columns: the difference to "
-        f"{spec.policies[0]} on the same scenario and seed.\n"
+        "Mean ± half-width of the 95% interval (normal approximation over scenario-and-seed clusters, every "
+        f"scenario weighing the same); the last two columns: the difference to {spec.policies[0]} on the same "
+        "scenario and seed.\n"
     )
     print(tournament_table(rank(results, spec), spec))
+    print("\nFinal market share by scenario (mean over seeds): which world each policy wins in.\n")
+    print(scenario_table(results, spec))
     if args.out is not None:
         _write_table(results, args.out)
         print(f"\nwrote {len(results)} rows to {args.out}")

@@ -190,9 +190,16 @@ def _policies_of(runs: pd.DataFrame, slots: list[str]) -> np.ndarray:
 
 
 def rank(results: pd.DataFrame, spec: TournamentSpec) -> pd.DataFrame:
-    """One row per slot and policy: each outcome's mean with a 95% confidence interval (over scenarios,
-    seeds and the other slots' policies), its paired difference to the first policy with its interval,
-    and the policy's rank by final share (1: best)."""
+    """One row per slot (in the spec's order) and policy: each outcome's mean with the half-width of its
+    95% confidence interval, its paired difference to the first policy with its interval, and the
+    policy's rank by final share (1: best).
+
+    Runs that share a scenario and seed share their luck (with several slots, one run per assignment of
+    the other slots' policies), so they are one cluster: the mean is the mean of the clusters' means
+    (every scenario weighs the same), and the interval is the normal approximation over clusters,
+    ``1.96 sd / sqrt(clusters)``. Differences are paired on scenario, seed and the other slots'
+    policies, then averaged per cluster the same way. ``clusters`` is n; ``dropped`` counts the
+    outcome values that were not finite (a firm that never entered), left out."""
     reference = spec.policies[0]
     key = ["scenario", "seed", "others"]
     out = []
@@ -201,17 +208,33 @@ def rank(results: pd.DataFrame, spec: TournamentSpec) -> pd.DataFrame:
         base = mine[mine.policy == reference].set_index(key_of(mine[mine.policy == reference], key))
         for policy in spec.policies:
             runs = mine[mine.policy == policy]
+            clusters = [runs.scenario.to_numpy(), runs.seed.to_numpy()]
             row: dict[str, Any] = {"slot": slot, "policy": policy, "runs": len(runs)}
+            row["clusters"] = int(runs.groupby(["scenario", "seed"]).ngroups)
             paired = base.reindex(key_of(runs, key))
+            dropped = 0
             for outcome in OUTCOMES:
                 values = runs[outcome].to_numpy(dtype=float)
-                row[outcome], row[f"{outcome}_ci"] = _mean_ci(values)
+                dropped += int((~np.isfinite(values)).sum())
+                row[outcome], row[f"{outcome}_ci"] = _clustered_mean_ci(values, clusters)
                 diff = values - paired[outcome].to_numpy(dtype=float)
-                row[f"{outcome}_vs_{reference}"], row[f"{outcome}_vs_{reference}_ci"] = _mean_ci(diff)
+                row[f"{outcome}_vs_{reference}"], row[f"{outcome}_vs_{reference}_ci"] = _clustered_mean_ci(
+                    diff, clusters
+                )
+            row["dropped"] = dropped
             out.append(row)
     table = pd.DataFrame(out)
     table["rank"] = table.groupby("slot").final_share.rank(ascending=False, method="min").astype(int)
-    return table.sort_values(["slot", "rank"], kind="stable").reset_index(drop=True)
+    order = {slot: i for i, slot in enumerate(spec.slots)}
+    table = table.assign(_slot=table.slot.map(order))
+    return table.sort_values(["_slot", "rank"], kind="stable").drop(columns="_slot").reset_index(drop=True)
+
+
+def by_scenario(results: pd.DataFrame, spec: TournamentSpec, outcome: str = "final_share") -> pd.DataFrame:
+    """An outcome's mean for each slot, policy and scenario (rows: slot and policy; columns: scenarios):
+    which world a policy wins in."""
+    table = results.groupby(["slot", "policy", "scenario"], sort=False)[outcome].mean().unstack("scenario")
+    return table[list(spec.scenarios)]
 
 
 def key_of(frame: pd.DataFrame, key: list[str]) -> pd.MultiIndex:
@@ -219,14 +242,17 @@ def key_of(frame: pd.DataFrame, key: list[str]) -> pd.MultiIndex:
     return pd.MultiIndex.from_frame(frame[key].astype(str))
 
 
-def _mean_ci(values: np.ndarray) -> tuple[float, float]:
-    """Mean and the half-width of its 95% interval (normal approximation), over the finite values."""
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
+def _clustered_mean_ci(values: np.ndarray, clusters: list[np.ndarray]) -> tuple[float, float]:
+    """The mean of the clusters' means (over their finite values) and the half-width of its 95% interval,
+    normal approximation over clusters; NaN half-width with one cluster."""
+    frame = pd.DataFrame({"value": values, "a": clusters[0], "b": clusters[1]})
+    frame = frame[np.isfinite(frame.value)]
+    means = frame.groupby(["a", "b"]).value.mean().to_numpy()
+    if len(means) == 0:
         return float("nan"), float("nan")
-    if len(values) == 1:
-        return float(values[0]), float("nan")
-    return float(values.mean()), float(Z95 * values.std(ddof=1) / np.sqrt(len(values)))
+    if len(means) == 1:
+        return float(means[0]), float("nan")
+    return float(means.mean()), float(Z95 * means.std(ddof=1) / np.sqrt(len(means)))
 
 
 def tournament_table(ranked: pd.DataFrame, spec: TournamentSpec, digits: int = 3) -> str:
@@ -252,10 +278,31 @@ def tournament_table(ranked: pd.DataFrame, spec: TournamentSpec, digits: int = 3
 
 
 def _interval(mean: float, half: float, digits: int, signed: bool = False) -> str:
-    sign = "+" if signed else ""
+    text = _number(mean, digits, signed)
     if not np.isfinite(half):
-        return f"{mean:{sign}.{digits}g}"
-    return f"{mean:{sign}.{digits}g} ± {half:.2g}"
+        return text
+    if half == 0:  # every cluster alike: no interval to give
+        return f"{text} (every run)"
+    return f"{text} ± {_number(half, 2)}"
+
+
+def _number(value: float, digits: int, signed: bool = False) -> str:
+    """Three significant digits, but whole thousands written out (-1,420 rather than -1.42e+03)."""
+    sign = "+" if signed else ""
+    if np.isfinite(value) and abs(value) >= 1000:
+        return f"{value:{sign},.0f}"
+    return f"{value:{sign}.{digits}g}"
+
+
+def scenario_table(results: pd.DataFrame, spec: TournamentSpec, outcome: str = "final_share") -> str:
+    """`by_scenario` as a Markdown table."""
+    table = by_scenario(results, spec, outcome)
+    header = ["slot", "policy", *spec.scenarios]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for (slot, policy), row in table.iterrows():
+        cells = [slot, f"`{policy}`", *(_number(row[s], 3) for s in spec.scenarios)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def assignments(spec: TournamentSpec) -> list[tuple[str, ...]]:

@@ -55,8 +55,13 @@ def test_two_slots_run_every_assignment_and_pair_on_the_others():
         ("expected_value", "expected_value"),
     ]
     ranked = rank(results, spec)
-    assert list(ranked.slot) == ["Amazon-like", "Amazon-like", "Meta-like", "Meta-like"]
-    assert (ranked.runs == 6).all()
+    assert list(ranked.slot) == ["Meta-like", "Meta-like", "Amazon-like", "Amazon-like"]  # the spec's order
+    assert (ranked.runs == 6).all() and (ranked.clusters == 3).all()  # 3 seeds x 1 scenario
+    # the two runs of a seed (one per policy of the other slot) share its luck: one cluster, averaged
+    row = ranked[(ranked.slot == "Meta-like") & (ranked.policy == "biased")].iloc[0]
+    means = meta[meta.policy == "biased"].groupby("seed").final_share.mean().to_numpy()
+    assert row.final_share == pytest.approx(means.mean())
+    assert row.final_share_ci == pytest.approx(Z95 * means.std(ddof=1) / np.sqrt(3))
 
 
 def test_ranking_by_hand():

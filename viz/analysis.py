@@ -212,4 +212,6 @@ def _tournament_rows(ranked: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 
 def _pm(mean: float, half: float, sign: str = "") -> str:
-    return f"{mean:{sign},.3g} ± {half:.2g}" if half == half else f"{mean:{sign},.3g}"
+    if half != half:  # NaN: one cluster
+        return f"{mean:{sign},.3g}"
+    return f"{mean:{sign},.3g} (every run)" if half == 0 else f"{mean:{sign},.3g} ± {half:.2g}"
