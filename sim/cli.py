@@ -666,6 +666,12 @@ def command_explain(args: argparse.Namespace) -> None:
     seeds = range(args.seeds)
     terms = term_summary(scenario, seeds)
     print(f"{scenario.title or scenario.name}: {args.seeds} seeds\n")
+    others = [f"{firm.name} ({firm.policy})" for firm in scenario.firms if firm.policy != "biased"]
+    if others:
+        print(
+            f"Not on the model's own rule: {', '.join(others)}. Their terms below are what that rule weighs, "
+            "not what decided their allocation.\n"
+        )
     print("Decision terms, mean over quarters and seeds (logit units; + pushes toward LLMs).")
     print("Effect on target: share points of LLM allocation the term adds, on average.\n")
     wide = terms.pivot(index="firm", columns="term", values="mean_logit").loc[[f.name for f in scenario.firms]]

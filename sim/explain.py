@@ -216,13 +216,19 @@ def quarter_explanation(table: pd.DataFrame, scenario: Scenario, firm: str, step
         "llm_carries_product": float(llm_carries_product(np.float64(llm), np.float64(wm))),
         "cap": 1.0 - traits.wm_floor,
     }
+    binding = _binding(**parts, llm_quality=llm, wm_quality=wm)
+    if traits.policy != "biased":  # the terms are the model's rule; another policy decided
+        binding = [
+            f"{firm} follows the {traits.policy} policy: it chose {float(row.x):.1%} itself. The bars show "
+            "what the model's own rule weighs, not what decided."
+        ]
     return QuarterExplanation(
         firm=firm,
         step=step,
         quarter=str(row.quarter),
         effects={label: 100.0 * float(e) for label, e in zip(terms.term, terms.effect_on_target, strict=True)},
         chosen=float(row.x),
-        binding=_binding(**parts, llm_quality=llm, wm_quality=wm),
+        binding=binding,
         **parts,
     )
 

@@ -65,7 +65,7 @@ class RivalView:
     llm_quality: float  # benchmarks are public
     wm_quality: float  # 0 until its world-model product ships
     wm_breakthrough: bool  # announced
-    llm_spend: float  # last quarter's LLM spend ($B; capital spending is announced)
+    llm_spend: float  # last quarter's LLM spend ($B; capital spending is announced); 0 in the first quarter
 
 
 @dataclass(frozen=True)
@@ -276,25 +276,32 @@ def check_loadable(name: str) -> None:
 
 
 def code_fingerprint(names: list[str]) -> str:
-    """A hash of the source of every policy in ``names`` that is not built in (the file of a
-    ``module:Class``, the file a registered factory is defined in): a sweep resumed after that code changed
-    would mix two models. ``"none"`` when every policy is built in."""
+    """A hash of the source of every policy in ``names`` that is not built in: the file of a
+    ``module:Class``; for a registered policy, the file its factory is defined in and the file of the class
+    it makes. A sweep resumed after that code changed would mix two models. Modules those files import
+    are not followed. ``"none"`` when every policy is built in."""
     import hashlib
     import inspect
 
     digest, found = hashlib.sha256(), False
     for name in sorted(set(names) - BUILT_IN):
-        source = None
+        sources: list[str | None] = []
         try:
             if name in POLICIES:
-                source = inspect.getsourcefile(POLICIES[name][0])
+                factory = POLICIES[name][0]
+                sources = [
+                    inspect.getsourcefile(factory),
+                    inspect.getsourcefile(type(factory(np.random.default_rng(0)))),
+                ]
             elif _CODE_NAME.match(name) and _allow_code:
                 spec = importlib.util.find_spec(name.partition(":")[0])
-                source = spec.origin if spec is not None else None
-        except (ImportError, TypeError, ValueError):
-            source = None
-        text = Path(source).read_bytes() if source and Path(source).is_file() else b"(source not found)"
-        digest.update(name.encode() + b"\0" + text + b"\0")
+                sources = [spec.origin if spec is not None else None]
+        except Exception:  # a factory that fails here fails when the sweep makes it, with its own message
+            sources = []
+        digest.update(name.encode() + b"\0")
+        for source in sorted({s for s in sources if s}):
+            text = Path(source).read_bytes() if Path(source).is_file() else b"(source not found)"
+            digest.update(source.encode() + b"\0" + text + b"\0")
         found = True
     return digest.hexdigest()[:16] if found else "none"
 
@@ -312,14 +319,21 @@ def make_policy(name: str, seed: int, firm_index: int) -> Policy:
     """A fresh policy for one firm in one run, with a random generator of its own."""
     rng = np.random.default_rng([seed, firm_index, POLICY_STREAM])
     if name in POLICIES:
-        return POLICIES[name][0](rng)
+        made = POLICIES[name][0]
+        try:
+            return made(rng)
+        except Exception as err:  # a registered factory's own bug
+            raise ParameterError(f"policy {name!r}: making it failed: {type(err).__name__}: {err}") from err
     check_loadable(name)
     module, _, attribute = name.partition(":")
     try:
-        made = getattr(importlib.import_module(module), attribute)
+        made = getattr(_import_from_here(module), attribute)
     except (ImportError, AttributeError) as err:
         raise ParameterError(f"policy {name!r}: cannot load it ({err})") from None
-    policy = _make(made, rng)
+    try:
+        policy = _make(made, rng)
+    except Exception as err:
+        raise ParameterError(f"policy {name!r}: making it failed: {type(err).__name__}: {err}") from err
     if not isinstance(policy, Policy):
         raise ParameterError(f"policy {name!r}: {made!r} made {policy!r}, which has no decide(view) method")
     return policy
@@ -327,6 +341,22 @@ def make_policy(name: str, seed: int, firm_index: int) -> Policy:
 
 POLICY_STREAM = 0x706F6C
 """Third word of a policy's seed: keeps its random numbers apart from the model's."""
+
+
+def _import_from_here(module: str):
+    """Import ``module`` as `python -m` would: the current folder searched too (a console script such as
+    ``aisim`` does not put it on the path)."""
+    import os
+    import sys
+
+    here = os.getcwd()
+    if here in sys.path:
+        return importlib.import_module(module)
+    sys.path.append(here)
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(here)
 
 
 def _make(made: Callable, rng: np.random.Generator) -> object:

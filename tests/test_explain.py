@@ -335,3 +335,13 @@ def test_worked_examples_in_the_docs_match_the_model(name):
     start, end = markers(name)
     documented = text.split(start, 1)[1].split(end, 1)[0].strip()
     assert documented == command_output(EXAMPLES[name]), "run `make docs` and review the change"
+
+
+def test_a_firm_on_another_policy_is_not_explained_by_the_terms():
+    """The terms are the model's own rule: for a firm on another policy they did not decide."""
+    model = AIRaceModel("baseline", rng=3, steps=6, parameters={"firms.Meta-like.policy": "fixed_split"}).run()
+    explained = quarter_explanation(model.firm_dataframe(), model.config, "Meta-like", 5)
+    assert explained.binding == [
+        f"Meta-like follows the fixed_split policy: it chose {explained.chosen:.1%} itself. The bars show what "
+        "the model's own rule weighs, not what decided."
+    ]

@@ -8,6 +8,7 @@ import dataclasses
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -328,3 +329,24 @@ def test_resume_refuses_after_a_policy_in_code_changed(tmp_path, monkeypatch):
             run_sweep(spec, tmp_path / "out", resume=True)
     finally:
         allow_code_policies(False)
+
+
+def test_code_policies_load_from_the_current_folder_and_failures_are_one_line(tmp_path):
+    (tmp_path / "here_policies.py").write_text(
+        "from sim.policies import Decision\n\n\nclass Half:\n"
+        "    def decide(self, view):\n        return Decision(x=0.5)\n"
+        "\n\nclass Broken:\n    def __init__(self):\n        raise RuntimeError('no config')\n"
+    )
+    for name, code, message in (
+        ("Half", 0, ""),
+        ("Broken", 2, "policy 'here_policies:Broken': making it failed: RuntimeError: no config"),
+    ):
+        scenario = tmp_path / f"{name}.toml"
+        scenario.write_text(f'extends = "baseline"\n[[firms]]\nname = "Meta-like"\npolicy = "here_policies:{name}"\n')
+        aisim = str(Path(sys.executable).with_name("aisim"))  # a console script: no folder on its path
+        done = subprocess.run(
+            [aisim, "run", scenario.name, "--steps", "2", "--allow-code-policies"],
+            capture_output=True, text=True, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == code, done.stderr
+        assert message in done.stderr and "Traceback" not in done.stderr
