@@ -379,6 +379,10 @@ def command_run(args: argparse.Namespace) -> None:
         "final_cash",
         "alive",
     ]
+    policies = [firm.policy for firm in model.config.firms]
+    if any(policy != "biased" for policy in policies):  # say which firms decided by another policy
+        summary = summary.assign(policy=policies)
+        columns.insert(1, "policy")
     print(summary[columns].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     print()
     for name, value in model.summary().items():

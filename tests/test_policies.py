@@ -350,3 +350,14 @@ def test_code_policies_load_from_the_current_folder_and_failures_are_one_line(tm
         )  # fmt: skip
         assert done.returncode == code, done.stderr
         assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_aisim_run_says_which_firm_follows_which_policy(capsys):
+    from sim.cli import main
+
+    assert main(["run", "baseline", "--seed", "1", "--steps", "2", "--set", "firms.Meta-like.policy=thompson"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "policy" in lines[2].split()
+    assert next(line for line in lines if line.strip().startswith("Meta-like")).split()[1] == "thompson"
+    assert main(["run", "baseline", "--seed", "1", "--steps", "2"]) == 0
+    assert "policy" not in capsys.readouterr().out.splitlines()[2].split()  # all on the model's rule: no column
