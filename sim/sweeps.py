@@ -34,8 +34,9 @@ from sim.arrays import ModelParams
 from sim.ensemble import run_batch
 from sim.outputs import FirmMeasures, RunMeasures, measure_inputs
 from sim.params import ParameterError, Scenario
-from sim.policies import allow_code_policies, code_policies_allowed
+from sim.policies import BIASED, allow_code_policies, code_policies_allowed
 from sim.processes import die_with_parent
+from sim.scenarios import apply_overrides
 from sim.sweep_spec import SweepSpec, build_scenario, load_spec, plan_runs, policy_names, spec_from_data
 from sim.variables import FIRM_VARIABLES
 
@@ -104,9 +105,12 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     set_ids = runs.set_id.to_numpy()
     scenarios: dict[int, Scenario] = {}
     errors: dict[int, str] = {}
+    policies: dict[int, list[str]] = {}  # each firm's policy, by parameter set
     values = {name: runs[name].to_numpy() for name in runs.columns if name not in ("run_id", "set_id", "seed")}
     for set_id, first in zip(*np.unique(set_ids, return_index=True), strict=True):
         overrides = {name: _plain(column[first]) for name, column in values.items()}
+        data = apply_overrides(task.base, overrides) if overrides else task.base
+        policies[int(set_id)] = [str(firm.get("policy", BIASED)) for firm in data["firms"]]
         try:
             scenarios[int(set_id)] = build_scenario(task.base, overrides)
         except ParameterError as err:
@@ -124,13 +128,16 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     if not table.run_id.is_monotonic_increasing:
         table = table.sort_values("run_id", kind="stable").reset_index(drop=True)
     failed = int((table.status.to_numpy() != "ok").sum())
-    runs_table, firms = _output_tables(task, table)
+    runs_table, firms = _output_tables(task, table, [policies[int(s)] for s in table.set_id])
     return ChunkResult(task.index, runs_table, pd.concat(series, ignore_index=True) if series else None, failed, firms)
 
 
-def _output_tables(task: ChunkTask, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _output_tables(
+    task: ChunkTask, table: pd.DataFrame, policies: list[list[str]]
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """A chunk's runs table with its columns named and ordered as written (`sim.tables`: the same
-    columns whether runs failed or not), and the firm measures in long form (None if none asked)."""
+    columns whether runs failed or not), and the firm measures in long form with each firm's policy
+    (``policies``: one list per run; None if no firm measure was asked for)."""
     parameters = [name for name in task.runs.columns if name not in ("run_id", "set_id", "seed")]
     firms = [firm["name"] for firm in task.base["firms"]]
     table = table.rename(
@@ -144,7 +151,7 @@ def _output_tables(task: ChunkTask, table: pd.DataFrame) -> tuple[pd.DataFrame, 
     table["error"] = table.error.astype(object).where(table.status != "ok", None)
     if not task.firm_measures:
         return table, None
-    return table, tables.firms_table(table, firms, task.firm_measures)
+    return table, tables.firms_table(table, firms, task.firm_measures, policies)
 
 
 def _run_group(task: ChunkTask, group: pd.DataFrame, scenarios: dict, steps: int, series: list) -> pd.DataFrame:

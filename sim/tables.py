@@ -38,10 +38,11 @@ KEY_COLUMNS: dict[str, tuple[str, str]] = {
     "status": ("text", "'ok', or 'failed' (invalid parameters, or NaN or infinity in the model state)"),
     "error": ("text", "Why the run failed; null when it did not"),
     "firm": ("name", "The firm's name, as in the scenario"),
+    "policy": ("name", "How the firm decided in this run (sim/policies.py; biased: the model's own rule)"),
     "step": ("quarter", "Quarter of the run (0 is the first)"),
 }
 
-TEXT_COLUMNS = ("status", "error", "firm")
+TEXT_COLUMNS = ("status", "error", "firm", "policy")
 """Always stored as strings: a chunk whose runs all succeeded has only nulls in ``error``, and every
 chunk's file must have the same schema (polars refuses to read a glob whose types differ)."""
 KEY_COLUMNS_OF_RUNS = ("run_id", "set_id", "seed", "status", "error")
@@ -131,7 +132,7 @@ def table_columns(
         ]
     }
     if firm_measures:
-        columns["firms"] = ["run_id", "firm", *firm_measures]
+        columns["firms"] = ["run_id", "firm", "policy", *firm_measures]
     if series:
         columns["series"] = ["run_id", "step", "firm", *series]
     return columns
@@ -154,14 +155,16 @@ class Layout:
         return to_arrow(frame, self.columns_info(table, list(frame.columns)), {**self.provenance, "table": table})
 
 
-def firms_table(runs: pd.DataFrame, firms: list[str], measures: list[str]) -> pd.DataFrame:
+def firms_table(runs: pd.DataFrame, firms: list[str], measures: list[str], policies: list[list[str]]) -> pd.DataFrame:
     """The firm measures of a runs table in long form: one row per run and firm (firms in scenario
-    order), ``run_id``, ``firm`` and one column per measure."""
+    order), ``run_id``, ``firm``, its ``policy`` in that run (``policies``: one list per run) and one
+    column per measure."""
     count = len(runs)
     table = pd.DataFrame(
         {
             "run_id": runs.run_id.to_numpy().repeat(len(firms)),
             "firm": pd.array(firms * count, dtype=object),
+            "policy": pd.array([name for run in policies for name in run], dtype=object),
         }
     )
     for measure in measures:

@@ -190,3 +190,18 @@ def test_a_chunk_of_runs_that_all_met_nan_verifies_on_resume(tmp_path, monkeypat
     assert first.failed == 2 and (tmp_path / "out" / "series" / "chunk-000000.parquet").is_file()
     again = run_sweep(spec, tmp_path / "out", resume=True)
     assert (again.chunks_run, again.redone) == (0, [])
+
+
+def test_the_firms_table_says_which_policy_each_firm_followed(tmp_path):
+    spec = {
+        "scenario": "baseline",
+        "steps": 4,
+        "parameters": {"firms.Meta-like.policy": {"values": ["biased", "thompson"]}},
+        "replicates": {"count": 2},
+    }
+    run_sweep(spec, tmp_path / "out")
+    firms = load_results(tmp_path / "out", "firms")
+    meta = firms[firms.firm == "Meta-like"]
+    assert list(meta.policy) == ["biased", "biased", "thompson", "thompson"]
+    assert set(firms[firms.firm != "Meta-like"].policy) == {"biased"}
+    assert read_metadata(next((tmp_path / "out" / "firms").glob("*.parquet")))["columns"]["policy"]["unit"] == "name"
