@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_code_policy_option(run)
 
     sub.add_parser("scenarios", help="list the scenario library", description="List scenario names and titles.")
+    sub.add_parser(
+        "policies",
+        help="list the firm policies a scenario may name",
+        description="List the decision policies (policy = NAME for a firm; docs/STRATEGIES.md), the "
+        "bundled tournaments, and the measures tournaments and sweeps report.",
+    )
 
     show = sub.add_parser(
         "show",
@@ -417,6 +423,25 @@ def command_scenarios(_: argparse.Namespace) -> None:
     width = max(len(n) for n in names)
     for name in names:
         print(f"{name:<{width}}  {load_scenario(name).title}")
+
+
+def command_policies(_: argparse.Namespace) -> None:
+    """`aisim policies`: the policies a firm may follow, the bundled tournaments and the measures."""
+    from sim.policies import POLICIES
+    from sim.tournament import tournament_names
+    from sim.variables import FIRM_MEASURES, RUN_MEASURES
+
+    width = max(len(name) for name in POLICIES)
+    print(
+        "Policies (policy = NAME for a firm, or --set firms.NAME.policy=NAME; module:Class with --allow-code-policies):"
+    )
+    for name, (_, line) in POLICIES.items():
+        print(f"  {name:<{width}}  {line}")
+    print(f"\nBundled tournaments (aisim tournament NAME): {', '.join(tournament_names())}")
+    for title, measures in (("Firm measures", FIRM_MEASURES), ("Run measures", RUN_MEASURES)):
+        print(f"\n{title} (sweep outputs):")
+        for name, (unit, description) in measures.items():
+            print(f"  {name} [{unit}]: {description}")
 
 
 def command_show(args: argparse.Namespace) -> None:
@@ -863,6 +888,7 @@ def command_tournament(args: argparse.Namespace) -> None:
 COMMANDS = {
     "run": command_run,
     "scenarios": command_scenarios,
+    "policies": command_policies,
     "show": command_show,
     "check-claims": command_check_claims,
     "calibrate": command_calibrate,

@@ -361,3 +361,13 @@ def test_aisim_run_says_which_firm_follows_which_policy(capsys):
     assert next(line for line in lines if line.strip().startswith("Meta-like")).split()[1] == "thompson"
     assert main(["run", "baseline", "--seed", "1", "--steps", "2"]) == 0
     assert "policy" not in capsys.readouterr().out.splitlines()[2].split()  # all on the model's rule: no column
+
+
+def test_aisim_policies_lists_every_policy_and_measure(capsys):
+    from sim.cli import main
+    from sim.variables import FIRM_MEASURES
+
+    assert main(["policies"]) == 0
+    out = capsys.readouterr().out
+    for name in [*POLICIES, *FIRM_MEASURES, "strategies"]:
+        assert name in out
