@@ -4,8 +4,9 @@ A `ClassSession` holds the model, the seats (which student runs which firm, with
 and the decisions handed in for the coming quarter. A student's firm is on the ``student`` policy
 (`sim.policies.STUDENT`): in each quarter it takes the student's decision (the share of the AI budget
 on LLM scaling and the share of its investment capacity to use), or keeps last quarter's when none
-came in; firms without a student follow the model's own rule. The same mechanisms and random
-numbers as the single-player model run underneath, so a session replays exactly: it is saved as its
+came in; firms without a student follow their policy in the scenario (the model's own rule unless it
+names another). The same mechanisms and random numbers as the single-player model run underneath,
+so a session replays exactly: it is saved as its
 scenario, seed, seats and every quarter's decisions (`save`), and `load` rebuilds it by replaying
 them. The screens and the network around it (the UI's class mode) are its clients; nothing here
 knows about them.
@@ -29,7 +30,7 @@ import pandas as pd
 from sim.files import write_atomically
 from sim.model import AIRaceModel
 from sim.params import ParameterError
-from sim.policies import STUDENT, Decision, FirmView, Hold
+from sim.policies import STUDENT, Decision, FirmView, Hold, Policy, make_policy
 from sim.scenarios import load_scenario
 
 PUBLIC_OWN = (
@@ -47,7 +48,7 @@ SAVE_VERSION = 1
 @dataclass(frozen=True)
 class Seat:
     """A student at a firm: their display name, the token that lets them act for it (and only it), and
-    the quarter they took it over from (before it, the model's own rule ran the firm)."""
+    the quarter they took it over from (before it, the firm followed its policy in the scenario)."""
 
     firm: str
     name: str
@@ -65,16 +66,17 @@ class Choice:
 
 
 class StudentPolicy(Hold):
-    """The ``student`` policy of a firm a student runs: the model's own rule before the student took it
-    over, then this quarter's choice, or last quarter's decision when none came in."""
+    """The ``student`` policy of a firm a student runs: the firm's own policy in the scenario (``before``)
+    until the student took it over, then this quarter's choice, or last quarter's decision when none came in."""
 
-    def __init__(self, session: ClassSession, seat: Seat):
+    def __init__(self, session: ClassSession, seat: Seat, before: Policy):
         self.session = session
         self.seat = seat
+        self.before = before
 
     def decide(self, view: FirmView) -> Decision:
         if view.quarter < self.seat.since:
-            return view.default
+            return self.before.decide(view)
         choice = self.session._applying.get(self.seat.firm)
         if choice is None:
             return super().decide(view)
@@ -109,7 +111,9 @@ class ClassSession:
         self.autosave = None if autosave is None else Path(autosave)
         self.clock = clock
         self.deadline: float | None = None  # when the coming quarter closes (clock time); None: no timer
-        self.firms = [firm.name for firm in load_scenario(scenario).firms]
+        firms = load_scenario(scenario).firms
+        self.firms = [firm.name for firm in firms]
+        self.policies = [firm.policy for firm in firms]  # each firm's policy in the scenario
         self.model = self._new_model()
 
     # --- seats -------------------------------------------------------------------------------
@@ -120,8 +124,10 @@ class ClassSession:
         if not name:
             raise ParameterError("display name: empty; type the name the class will see")
         with self._lock:
-            if str(code).strip() != self.join_code:
+            if not _same(str(code).strip(), self.join_code):
                 raise ParameterError("join code: wrong; ask the teacher for the code on the screen")
+            if not self.model.running:
+                raise ParameterError("the session is over: no quarter left to play")
             taken = {seat.firm for seat in self.seats}
             free = [firm for firm in self.firms if firm not in taken]
             if not free:
@@ -134,7 +140,7 @@ class ClassSession:
     def seat(self, token: str) -> Seat:
         """The seat a token belongs to (a student rejoining after a reload); refused if none."""
         for seat in self.seats:
-            if secrets.compare_digest(seat.token, str(token)):
+            if _same(str(token), seat.token):
                 return seat
         raise ParameterError("token: not a seat in this class; join again with the code")
 
@@ -166,7 +172,7 @@ class ClassSession:
         with self._lock:
             if self.deadline is None:
                 raise ParameterError("no timer is running: start one first")
-            self.deadline += _number("extension (seconds)", seconds, 1.0, 3600.0)
+            self.deadline = max(self.deadline, self.clock()) + _number("extension (seconds)", seconds, 1.0, 3600.0)
 
     def seconds_left(self) -> float | None:
         """Seconds until the coming quarter closes (0 when past), or None without a timer."""
@@ -203,7 +209,7 @@ class ClassSession:
     def reveal(self, secret: str) -> dict[str, float]:
         """What no firm sees, for the teacher's debrief: the true LLM ceiling and world-model difficulty.
         Needs the teacher's secret."""
-        if not secrets.compare_digest(str(secret), self.teacher_secret):
+        if not _same(str(secret), self.teacher_secret):
             raise ParameterError("teacher secret: wrong; only the teacher's link shows the hidden quantities")
         environment = self.model.config.environment
         return {"llm_ceiling": environment.llm_ceiling, "wm_difficulty": environment.wm_difficulty}
@@ -287,8 +293,9 @@ class ClassSession:
         )
         seats = {seat.firm: seat for seat in self.seats}
         for agent in model.agents:
-            if agent.policy_name == STUDENT:
-                agent.policy = StudentPolicy(self, seats[agent.name])
+            if agent.policy_name == STUDENT and agent.name in seats:
+                before = make_policy(self.policies[agent.index], self.seed, agent.index)  # as in the scenario
+                agent.policy = StudentPolicy(self, seats[agent.name], before)
         return model
 
     def _replayed(self) -> AIRaceModel:
@@ -300,9 +307,9 @@ class ClassSession:
 
     def debrief(self) -> pd.DataFrame:
         """Each student's firm, quarter by quarter: what the student chose (``x``) and the firm's market
-        share, beside the same firm run, on the same seed and with the other firms unchanged, by the
-        model's own rule (``biased_x``, ``biased_share``) and by it with every driver off
-        (``expected_value_x``, ``expected_value_share``)."""
+        share, beside the same run on the same seed with every student's firm run instead by the model's
+        own rule (``biased_x``, ``biased_share``) or by it with every driver off (``expected_value_x``,
+        ``expected_value_share``); the firms no student ran are unchanged."""
         with self._lock:
             played = self.model.firm_dataframe() if self.model.quarter else None
             quarters = self.model.quarter
@@ -336,6 +343,11 @@ def _number(label: str, value: object, low: float, high: float) -> float:
     if isinstance(value, bool) or not low <= number <= high:  # NaN fails the comparison too
         raise ParameterError(f"{label}: {value!r} is out of range; allowed {low:g} to {high:g}")
     return number
+
+
+def _same(given: str, secret: str) -> bool:
+    """Compare a secret in constant time, whatever characters the given text holds."""
+    return secrets.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8"))
 
 
 def _plain(value: Any) -> Any:

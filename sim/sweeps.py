@@ -109,9 +109,10 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     values = {name: runs[name].to_numpy() for name in runs.columns if name not in ("run_id", "set_id", "seed")}
     for set_id, first in zip(*np.unique(set_ids, return_index=True), strict=True):
         overrides = {name: _plain(column[first]) for name, column in values.items()}
-        data = apply_overrides(task.base, overrides) if overrides else task.base
-        policies[int(set_id)] = [str(firm.get("policy", BIASED)) for firm in data["firms"]]
+        policies[int(set_id)] = [str(firm.get("policy", BIASED)) for firm in task.base["firms"]]
         try:
+            data = apply_overrides(task.base, overrides) if overrides else task.base
+            policies[int(set_id)] = [str(firm.get("policy", BIASED)) for firm in data["firms"]]
             scenarios[int(set_id)] = build_scenario(task.base, overrides)
         except ParameterError as err:
             errors[int(set_id)] = str(err)

@@ -62,6 +62,20 @@ class TournamentSpec(StrictModel):
             raise ValueError("each policy once")
         return names
 
+    @field_validator("scenarios")
+    @classmethod
+    def _each_scenario_once(cls, scenarios: list[str]) -> list[str]:
+        if len(set(scenarios)) != len(scenarios):
+            raise ValueError("each scenario once")
+        return scenarios
+
+    @model_validator(mode="after")
+    def _each_seed_once(self) -> TournamentSpec:
+        seeds = self.replicates.seed_list()
+        if len(set(seeds)) != len(seeds):
+            raise ValueError("replicates: each seed once (a repeated seed repeats a run and narrows the intervals)")
+        return self
+
     @field_validator("slots")
     @classmethod
     def _named_firms(cls, slots: list[str]) -> list[str]:
@@ -224,7 +238,8 @@ def rank(results: pd.DataFrame, spec: TournamentSpec) -> pd.DataFrame:
             row["dropped"] = dropped
             out.append(row)
     table = pd.DataFrame(out)
-    table["rank"] = table.groupby("slot").final_share.rank(ascending=False, method="min").astype(int)
+    ranks = table.groupby("slot").final_share.rank(ascending=False, method="min", na_option="bottom")
+    table["rank"] = ranks.astype(int)  # a policy whose firm never entered ranks last
     order = {slot: i for i, slot in enumerate(spec.slots)}
     table = table.assign(_slot=table.slot.map(order))
     return table.sort_values(["_slot", "rank"], kind="stable").drop(columns="_slot").reset_index(drop=True)
@@ -289,7 +304,7 @@ def _interval(mean: float, half: float, digits: int, signed: bool = False) -> st
 def _number(value: float, digits: int, signed: bool = False) -> str:
     """Three significant digits, but whole thousands written out (-1,420 rather than -1.42e+03)."""
     sign = "+" if signed else ""
-    if np.isfinite(value) and abs(value) >= 1000:
+    if np.isfinite(value) and abs(value) >= 10 ** (digits - 1) - 0.5:  # whole numbers, never 1e+03
         return f"{value:{sign},.0f}"
     return f"{value:{sign}.{digits}g}"
 

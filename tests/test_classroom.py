@@ -209,3 +209,35 @@ def test_only_the_teacher_sees_the_hidden_quantities():
         session.reveal("guess")
     hidden = session.reveal("s" * 20)
     assert hidden["llm_ceiling"] == session.model.config.environment.llm_ceiling
+
+
+def test_a_late_join_keeps_the_past_of_a_firm_on_another_policy(tmp_path):
+    scenario = tmp_path / "thompson.toml"
+    scenario.write_text('extends = "baseline"\n[[firms]]\nname = "OpenAI-like"\npolicy = "thompson"\n')
+    session = ClassSession(str(scenario), seed=5, steps=8, join_code="1")
+    for _ in range(3):
+        session.advance()  # nobody seated yet: every firm follows its policy in the scenario
+    before = stack_history(session.model.history)
+    session.join("late", "1")  # OpenAI-like, which followed thompson until now
+    after = stack_history(session.model.history)
+    for variable in FIRM_VARIABLES:
+        np.testing.assert_array_equal(after[variable], before[variable], err_msg=variable)
+
+
+def test_secrets_in_any_characters_are_refused_cleanly_and_late_extensions_count_from_now():
+    clock = Clock()
+    session = ClassSession("baseline", seed=1, steps=2, join_code="1", clock=clock)
+    seat = session.join("a", "1")
+    for text in ("é" * 22, "", "\x00"):
+        with pytest.raises(ParameterError, match="token: not a seat"):
+            session.seat(text)
+        with pytest.raises(ParameterError, match="teacher secret: wrong"):
+            session.reveal(text)
+    session.start_timer(10)
+    clock.now += 50  # time ran out long ago
+    session.extend(30)
+    assert session.seconds_left() == 30 and not session.due()
+    session.submit(seat.token, 0.5)
+    session.advance(), session.advance()
+    with pytest.raises(ParameterError, match="the session is over"):
+        session.join("too late", "1")

@@ -175,3 +175,30 @@ def test_a_slot_missing_from_any_scenario_is_refused_before_anything_runs(monkey
         run_tournament(spec)
     with pytest.raises(ParameterError, match=r"'mine:Best' names code"):
         run_tournament(small(policies=["biased", "mine:Best"]))
+
+
+def test_numbers_are_never_in_scientific_notation():
+    from sim.tournament import _interval
+
+    assert _interval(-621.0, 81.4, 3) == "-621 ± 81"
+    assert _interval(-621.0, 154.0, 3) == "-621 ± 154"
+    assert _interval(999.7, 1000.2, 3) == "1,000 ± 1,000"
+    assert _interval(0.144, 0.011, 3) == "0.144 ± 0.011"
+    assert _interval(1.0, 0.0, 3) == "1 (every run)"
+
+
+def test_a_policy_whose_firm_never_entered_ranks_last_and_seeds_count_once():
+    spec = small()
+    results = pd.DataFrame(
+        {
+            "scenario": "baseline", "run_id": [0, 1], "seed": [0, 0], "slot": "Meta-like",
+            "policy": ["biased", "expected_value"], "others": "", "final_share": [0.1, np.nan],
+            "ai_profit": [1.0, np.nan], "survival": [1.0, np.nan], "big_muddy_spend": [1.0, np.nan],
+        }
+    )  # fmt: skip
+    ranked = rank(results, spec)
+    assert list(ranked.policy) == ["biased", "expected_value"] and list(ranked["rank"]) == [1, 2]
+    with pytest.raises(ValueError, match="each seed once"):
+        small(replicates={"seeds": [1, 1]})
+    with pytest.raises(ValueError, match="each scenario once"):
+        small(scenarios=["baseline", "baseline"])
