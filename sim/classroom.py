@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from sim.files import write_atomically
+from sim.mechanisms import run_constants
 from sim.model import AIRaceModel
 from sim.params import ParameterError
 from sim.policies import STUDENT, Decision, FirmView, Hold, Policy, make_policy
@@ -153,14 +154,17 @@ class ClassSession:
         with self._lock:
             if not self.model.running:
                 raise ParameterError("the session is over: no quarter left to decide")
-            index = self.firms.index(seat.firm)
-            x_max = 1.0 - self.model.config.firms[index].wm_floor
+            x_max = self._x_max(seat.firm)
             choice = Choice(
                 _number("x (share of the AI budget on LLMs)", x, 0.0, x_max),
                 None if investment_share is None else _number("investment share", investment_share, 0.0, 1.0),
             )
             self.pending[seat.firm] = choice
             return choice
+
+    def _x_max(self, firm: str) -> float:
+        """The most of its AI budget a firm may put on LLMs (the cap its protected world-model budget sets)."""
+        return float(run_constants(self.model.params).x_max[self.firms.index(firm)])
 
     def start_timer(self, seconds: float) -> None:
         """Close the coming quarter ``seconds`` from now (or when every student has handed in)."""
@@ -243,7 +247,7 @@ class ClassSession:
                 "quarters": self.model.max_steps,
                 "own": own,
                 "rivals": rivals,
-                "x_max": 1.0 - self.model.config.firms[index].wm_floor,
+                "x_max": self._x_max(seat.firm),
                 "handed_in": None if pending is None else asdict(pending),
             }
 

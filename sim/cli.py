@@ -864,9 +864,8 @@ def command_tournament(args: argparse.Namespace) -> None:
     if args.out is not None:
         _check_output_path(args.out)
     spec, folder = load_tournament(args.spec)
-    runs = spec.assignments() * len(spec.scenarios) * len(spec.replicates.seed_list())
     if not args.quiet:
-        print(f"{spec.name}: {runs:,} runs", file=sys.stderr)
+        print(f"{spec.name}: {spec.run_count():,} runs", file=sys.stderr)
     results = run_tournament(spec, folder, workers=args.workers, progress=not args.quiet)
     seeds = len(spec.replicates.seed_list())
     print(f"{spec.description or spec.name}")

@@ -264,10 +264,8 @@ def register(name: str, factory: PolicyFactory, description: str = "") -> None:
 def check_loadable(name: str) -> None:
     """Refuse, before anything runs or is imported, a policy name that `make_policy` would refuse: an
     unknown one, or one in code while code policies are not allowed."""
-    if name in POLICIES:
+    if check_policy_name(name) in POLICIES:
         return
-    if not _CODE_NAME.match(name):
-        raise ParameterError(f"unknown policy {name!r}; valid: {', '.join(POLICIES)}, or module:Class")
     if not _allow_code:
         raise ParameterError(
             f"policy {name!r} names code; a scenario file runs code only when allowed: add --allow-code-policies "
@@ -307,10 +305,11 @@ def code_fingerprint(names: list[str]) -> str:
 
 
 def check_policy_name(name: str) -> str:
-    """A policy name a scenario may give: a registered one, or ``module:Class``; a ValueError listing them."""
+    """A policy name a scenario may give: a registered one, or ``module:Class``; a ParameterError (a
+    ValueError) listing them."""
     if name in POLICIES or _CODE_NAME.match(name):
         return name
-    raise ValueError(
+    raise ParameterError(
         f"unknown policy {name!r}; valid: {', '.join(POLICIES)}, or module:Class (with --allow-code-policies)"
     )
 
@@ -463,7 +462,7 @@ def quarter_numbers(q, state, params) -> dict[str, list]:
         llm_value_by_ceiling=np.moveaxis(llm_value(returns, q, params), 0, -1),
         ceilings=np.moveaxis(believed_ceilings(params)[0], 0, -1),
     )
-    return {name: np.broadcast_to(array, array.shape).tolist() for name, array in arrays.items()}
+    return {name: array.tolist() for name, array in arrays.items()}
 
 
 def view_at(numbers: dict[str, list], names: list[str], quarter: int, firm: int, run: tuple[int, ...]) -> FirmView:

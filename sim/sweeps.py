@@ -140,7 +140,7 @@ def _output_tables(
     columns whether runs failed or not), and the firm measures in long form with each firm's policy
     (``policies``: one list per run; None if no firm measure was asked for)."""
     parameters = [name for name in task.runs.columns if name not in ("run_id", "set_id", "seed")]
-    firms = [firm["name"] for firm in task.base["firms"]]
+    firms = _firm_names(task.base)
     table = table.rename(
         columns={
             **{name: tables.column_name(name) for name in parameters},

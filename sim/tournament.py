@@ -18,7 +18,6 @@ pairing removes the luck the two share).
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -58,23 +57,12 @@ class TournamentSpec(StrictModel):
     def _known_policies(cls, names: list[str]) -> list[str]:
         for name in names:
             check_policy_name(name)
-        if len(set(names)) != len(names):
-            raise ValueError("each policy once")
-        return names
+        return _each_once(names, "each policy once")
 
     @field_validator("scenarios")
     @classmethod
     def _each_scenario_once(cls, scenarios: list[str]) -> list[str]:
-        if len(set(scenarios)) != len(scenarios):
-            raise ValueError("each scenario once")
-        return scenarios
-
-    @model_validator(mode="after")
-    def _each_seed_once(self) -> TournamentSpec:
-        seeds = self.replicates.seed_list()
-        if len(set(seeds)) != len(seeds):
-            raise ValueError("replicates: each seed once (a repeated seed repeats a run and narrows the intervals)")
-        return self
+        return _each_once(scenarios, "each scenario once")
 
     @field_validator("slots")
     @classmethod
@@ -82,19 +70,25 @@ class TournamentSpec(StrictModel):
         for slot in slots:
             if slot == "*" or slot.strip().isdigit():
                 raise ValueError(f"slot {slot!r}: name a firm (not * nor a position)")
-        if len(set(slots)) != len(slots):
-            raise ValueError("each slot once")
-        return slots
+        return _each_once(slots, "each slot once")
 
     @model_validator(mode="after")
-    def _not_too_big(self) -> TournamentSpec:
-        runs = len(self.policies) ** len(self.slots) * len(self.scenarios) * len(self.replicates.seed_list())
-        if runs > 10_000_000:
-            raise ValueError(f"{runs:,} runs; at most 10,000,000 (fewer seeds, policies or slots)")
+    def _seeds_once_and_not_too_big(self) -> TournamentSpec:
+        message = "replicates: each seed once (a repeated seed repeats a run and narrows the intervals)"
+        _each_once(self.replicates.seed_list(), message)
+        if self.run_count() > 10_000_000:
+            raise ValueError(f"{self.run_count():,} runs; at most 10,000,000 (fewer seeds, policies or slots)")
         return self
 
-    def assignments(self) -> int:
-        return len(self.policies) ** len(self.slots)
+    def run_count(self) -> int:
+        """Runs: every assignment of the policies to the slots, in every scenario, with every seed."""
+        return len(self.policies) ** len(self.slots) * len(self.scenarios) * len(self.replicates.seed_list())
+
+
+def _each_once(values: list, message: str) -> list:
+    if len(set(values)) != len(values):
+        raise ValueError(message)
+    return values
 
 
 def tournament_names() -> list[str]:
@@ -318,8 +312,3 @@ def scenario_table(results: pd.DataFrame, spec: TournamentSpec, outcome: str = "
         cells = [slot, f"`{policy}`", *(_number(row[s], 3) for s in spec.scenarios)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def assignments(spec: TournamentSpec) -> list[tuple[str, ...]]:
-    """Every assignment of the policies to the slots, in the order the runs take them."""
-    return list(itertools.product(spec.policies, repeat=len(spec.slots)))
