@@ -274,19 +274,20 @@ def tournament_table(ranked: pd.DataFrame, spec: TournamentSpec, digits: int = 3
         data = row._asdict()
         cells = [str(data["slot"]), str(data["rank"]), f"`{data['policy']}`"]
         for outcome in OUTCOMES:
-            cells.append(_interval(data[outcome], data[f"{outcome}_ci"], digits))
+            cells.append(interval_text(data[outcome], data[f"{outcome}_ci"], digits))
         for outcome in ("final_share", "ai_profit"):
             if data["policy"] == reference:
                 cells.append("")
             else:
                 cells.append(
-                    _interval(data[f"{outcome}_vs_{reference}"], data[f"{outcome}_vs_{reference}_ci"], digits, True)
+                    interval_text(data[f"{outcome}_vs_{reference}"], data[f"{outcome}_vs_{reference}_ci"], digits, True)
                 )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _interval(mean: float, half: float, digits: int, signed: bool = False) -> str:
+def interval_text(mean: float, half: float, digits: int = 3, signed: bool = False) -> str:
+    """``mean ± half`` as the tables show it (the command line's and the Strategies tab's)."""
     text = _number(mean, digits, signed)
     if not np.isfinite(half):
         return text

@@ -178,13 +178,13 @@ def test_a_slot_missing_from_any_scenario_is_refused_before_anything_runs(monkey
 
 
 def test_numbers_are_never_in_scientific_notation():
-    from sim.tournament import _interval
+    from sim.tournament import interval_text
 
-    assert _interval(-621.0, 81.4, 3) == "-621 ± 81"
-    assert _interval(-621.0, 154.0, 3) == "-621 ± 154"
-    assert _interval(999.7, 1000.2, 3) == "1,000 ± 1,000"
-    assert _interval(0.144, 0.011, 3) == "0.144 ± 0.011"
-    assert _interval(1.0, 0.0, 3) == "1 (every run)"
+    assert interval_text(-621.0, 81.4, 3) == "-621 ± 81"
+    assert interval_text(-621.0, 154.0, 3) == "-621 ± 154"
+    assert interval_text(999.7, 1000.2, 3) == "1,000 ± 1,000"
+    assert interval_text(0.144, 0.011, 3) == "0.144 ± 0.011"
+    assert interval_text(1.0, 0.0, 3) == "1 (every run)"
 
 
 def test_a_policy_whose_firm_never_entered_ranks_last_and_seeds_count_once():

@@ -13,7 +13,7 @@ import solara
 from sim.explain import TERMS, decision_terms, term_summary
 from sim.policies import POLICIES
 from sim.scenarios import load_scenario
-from sim.tournament import OUTCOMES, load_tournament, rank, run_tournament
+from sim.tournament import OUTCOMES, interval_text, load_tournament, rank, run_tournament
 from viz import charts
 from viz.run_view import Chart, explained_firm
 from viz.session import BAND_SERIES, COMPARE_SEEDS, EDITED, UNCERTAINTY_SEEDS, Session
@@ -201,17 +201,12 @@ def _tournament_rows(ranked: pd.DataFrame, reference: str) -> pd.DataFrame:
     rows = {"rank": ranked["rank"], "policy": ranked.policy}
     for outcome in OUTCOMES:
         rows[outcome.replace("_", " ")] = [
-            _pm(m, h) for m, h in zip(ranked[outcome], ranked[f"{outcome}_ci"], strict=True)
+            interval_text(m, h) for m, h in zip(ranked[outcome], ranked[f"{outcome}_ci"], strict=True)
         ]
     for outcome in ("final_share", "ai_profit"):
         mean, half = ranked[f"{outcome}_vs_{reference}"], ranked[f"{outcome}_vs_{reference}_ci"]
         rows[f"{outcome.replace('_', ' ')} vs {reference}"] = [
-            "" if p == reference else _pm(m, h, "+") for p, m, h in zip(ranked.policy, mean, half, strict=True)
+            "" if p == reference else interval_text(m, h, signed=True)
+            for p, m, h in zip(ranked.policy, mean, half, strict=True)
         ]
     return pd.DataFrame(rows)
-
-
-def _pm(mean: float, half: float, sign: str = "") -> str:
-    if half != half:  # NaN: one cluster
-        return f"{mean:{sign},.3g}"
-    return f"{mean:{sign},.3g} (every run)" if half == 0 else f"{mean:{sign},.3g} ± {half:.2g}"
