@@ -225,7 +225,10 @@ POLICIES: dict[str, tuple[PolicyFactory, str]] = {
         lambda rng: Hedger(),
         "expected value, but 20% more on world models than it must, until the dead end is ruled out",
     ),
-    STUDENT: (lambda rng: Hold(), "decided by a student in class mode; otherwise keeps last quarter's decision"),
+    STUDENT: (
+        lambda rng: Hold(),
+        "a student's target in class mode, reached at the firm's own pace; otherwise keeps last quarter's decision",
+    ),
 }
 """The policies a scenario may name, with a line each."""
 

@@ -9,11 +9,12 @@ import threading
 import numpy as np
 import pytest
 
+import sim.classroom
 from sim import AIRaceModel
-from sim.classroom import PUBLIC_OWN, PUBLIC_RIVAL, ClassSession
+from sim.classroom import PUBLIC_OWN, PUBLIC_RIVAL, ClassSession, shown_code
 from sim.outputs import stack_history
 from sim.params import ParameterError
-from sim.variables import FIRM_VARIABLES
+from sim.variables import DRIVER_TERMS, FIRM_VARIABLES
 
 
 def session_with(students: int, **kwargs) -> tuple[ClassSession, list]:
@@ -22,27 +23,32 @@ def session_with(students: int, **kwargs) -> tuple[ClassSession, list]:
     return session, seats
 
 
-def test_students_get_their_own_firms_and_rejoin_with_their_token():
+def test_students_get_their_own_firms_then_teams_and_rejoin_with_their_code(monkeypatch):
     session, seats = session_with(3)
     assert [seat.firm for seat in seats] == ["OpenAI-like", "Google-like", "Meta-like"]
     assert len({seat.token for seat in seats}) == 3
-    assert session.seat(seats[1].token) == seats[1]  # after a reload, the token finds the seat
-    with pytest.raises(ParameterError, match="token: not a seat in this class"):
+    assert session.seat(seats[1].token) == seats[1]  # after a reload, the personal code finds the seat
+    typed = shown_code(seats[1].token).lower().replace("-", " - ")
+    assert session.seat(typed) == seats[1]  # as a student types it off the screen
+    with pytest.raises(ParameterError, match="personal code: not a seat in this class"):
         session.seat("guessed")
     with pytest.raises(ParameterError, match="join code: wrong"):
         session.join("late", "654321")
     with pytest.raises(ParameterError, match="display name: empty"):
         session.join("  ", "123456")
-    session.join("d", "123456"), session.join("e", "123456")
-    with pytest.raises(ParameterError, match="the class is full: 5 firms"):
-        session.join("f", "123456")
+    more = [session.join(name, " 123456 ") for name in ("d", "e", "f", "g")]
+    assert [seat.firm for seat in more] == ["Microsoft-like", "Amazon-like", "OpenAI-like", "Google-like"]
+    assert session.team("OpenAI-like") == [seats[0], more[2]]  # every firm taken: teams, the smallest first
+    monkeypatch.setattr(sim.classroom, "MAX_STUDENTS", 7)
+    with pytest.raises(ParameterError, match="the class is full: 7 students"):
+        session.join("h", "123456")
 
 
 def test_decisions_are_checked_and_bound_to_the_token():
     session, seats = session_with(3)
     meta = seats[2]  # Meta-like protects 25% of its budget for world models: x at most 0.75
     with pytest.raises(
-        ParameterError, match=r"x \(share of the AI budget on LLMs\): 0.9 is out of range; allowed 0 to 0.75"
+        ParameterError, match=r"x \(target share of the AI budget on LLMs\): 0.9 is out of range; allowed 0 to 0.75"
     ):
         session.submit(meta.token, 0.9)
     for bad in ("lots", float("nan"), None, True):
@@ -55,15 +61,20 @@ def test_decisions_are_checked_and_bound_to_the_token():
     assert set(session.pending) == {"Meta-like"}  # a token acts for its own firm only
 
 
-def test_the_quarter_runs_with_the_students_decisions():
+def test_the_quarter_runs_with_the_students_decisions_at_the_firms_own_pace():
     session, seats = session_with(2)
-    session.submit(seats[0].token, 0.2, 0.5)  # OpenAI-like moves most of its budget to world models
+    session.submit(seats[0].token, 0.2, 0.5)  # OpenAI-like aims most of its budget at world models
     session.advance()  # Google-like's student handed nothing in: it keeps its starting allocation
-    session.submit(seats[0].token, 0.3)
+    session.submit(seats[0].token, 0.3)  # a new split; the investment target of 0.5 stands
     session.advance()
     table = session.model.firm_dataframe().set_index(["firm", "step"])
-    assert table.x[("OpenAI-like", 0)] == 0.2 and table.investment_share[("OpenAI-like", 0)] == 0.5
-    assert table.x[("OpenAI-like", 1)] == 0.3 and table.investment_share[("OpenAI-like", 1)] == 0.5  # kept
+    # OpenAI-like starts at x = 0.95, investment share 1, and closes 40% of a gap each quarter; its LLM
+    # carries its whole product (no world model yet), so its targets are not scaled down
+    assert table.x_target[("OpenAI-like", 0)] == 0.2 and table.x_target[("OpenAI-like", 1)] == 0.3
+    assert table.x[("OpenAI-like", 0)] == pytest.approx(0.95 + 0.4 * (0.2 - 0.95), rel=1e-8)  # 0.65
+    assert table.x[("OpenAI-like", 1)] == pytest.approx(0.65 + 0.4 * (0.3 - 0.65), rel=1e-8)  # 0.51
+    assert table.investment_share[("OpenAI-like", 0)] == pytest.approx(1 + 0.4 * (0.5 - 1))  # 0.8
+    assert table.investment_share[("OpenAI-like", 1)] == pytest.approx(0.8 + 0.4 * (0.5 - 0.8))  # 0.68
     google = session.model.config.firms[1].initial_allocation
     assert table.x[("Google-like", 0)] == google and table.x[("Google-like", 1)] == google
     plain = AIRaceModel("baseline", rng=7, steps=8)
@@ -86,7 +97,8 @@ def test_a_student_who_joins_late_takes_the_firm_from_then_on_and_the_past_stays
         np.testing.assert_array_equal(after[variable], before[variable], err_msg=variable)
     session.submit(late.token, 0.1)
     session.advance()
-    assert session.model.firm_dataframe().query("step == 3 and firm == 'Google-like'").x.iloc[0] == 0.1
+    google = session.model.firm_dataframe().query("firm == 'Google-like'").set_index("step").x
+    assert google[3] == pytest.approx(google[2] + 0.3 * (0.1 - google[2]), rel=1e-8)  # from then on, the student's
 
 
 def test_a_saved_session_restarts_where_it_was(tmp_path):
@@ -139,22 +151,37 @@ def test_forty_decisions_at_once_are_each_counted_once():
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(session.pending) == sorted(seat.firm for seat in seats)
+    assert sorted(session.pending) == sorted(seat.firm for seat in seats) and len(session.coming) == 40
     session.advance()
-    assert session.pending == {} and len(session.decisions) == 1 and len(session.decisions[0]) == 5
+    assert session.pending == {} and len(session.handed_in) == 1 and len(session.handed_in[0]) == 40
 
 
 def test_the_debrief_sets_each_choice_beside_the_models_rules():
-    session, seats = session_with(1)
-    for _ in range(3):
-        session.submit(seats[0].token, 0.3)
+    session, seats = session_with(2)
+    for quarter in range(3):
+        session.submit(seats[0].token, 0.3)  # OpenAI-like toward world models
+        if quarter != 1:
+            session.submit(seats[1].token, 1.0)  # Google-like all in on LLMs, beyond expected value
         session.advance()
     debrief = session.debrief()
-    assert list(debrief.quarter) == [0, 1, 2] and (debrief.x == 0.3).all()
+    openai, google = debrief[debrief.firm == "OpenAI-like"], debrief[debrief.firm == "Google-like"]
+    assert list(openai.step) == [0, 1, 2] and list(openai.quarter) == ["2025Q1", "2025Q2", "2025Q3"]
+    assert (openai.student_target == 0.3).all() and (openai.target == 0.3).all()
+    np.testing.assert_allclose(openai.x, [0.69, 0.534, 0.4404], rtol=1e-8)  # 0.95 closing 40% of the gap to 0.3
+    assert google.student_target.isna().tolist() == [False, True, False]  # none in quarter 1: the target stood
+    assert (google.target == 1.0).all()
     plain = AIRaceModel("baseline", rng=7, steps=8).run().firm_dataframe()
-    openai = plain[plain.firm == "OpenAI-like"].x.to_numpy()[:3]
-    np.testing.assert_array_equal(debrief.biased_x.to_numpy(), openai)  # the model's own rule, same seed
+    biased = plain[plain.firm == "OpenAI-like"].x.to_numpy()[:3]
+    np.testing.assert_array_equal(openai.biased_x.to_numpy(), biased)  # the model's own rule, same seed
     assert (debrief.expected_value_x != debrief.biased_x).any()
+    # the drivers named are those pushing toward LLMs in the firm's own decision terms, strongest first
+    played = session.model.firm_dataframe().set_index(["firm", "step"])
+    assert (openai.drivers == "").all()  # below expected value: no driver pushed it there
+    for _, row in google.iterrows():
+        assert row.target > row.ev_target
+        terms = {name: played[f"term_{name}"][("Google-like", row.step)] for name in DRIVER_TERMS}
+        pushing = sorted((name for name, value in terms.items() if value > 0), key=lambda n: -terms[n])
+        assert row.drivers == ", ".join(name.replace("_", " ") for name in pushing) and row.drivers
 
 
 class Clock:
@@ -229,7 +256,7 @@ def test_secrets_in_any_characters_are_refused_cleanly_and_late_extensions_count
     session = ClassSession("baseline", seed=1, steps=2, join_code="1", clock=clock)
     seat = session.join("a", "1")
     for text in ("é" * 22, "", "\x00"):
-        with pytest.raises(ParameterError, match="token: not a seat"):
+        with pytest.raises(ParameterError, match="personal code: not a seat"):
             session.seat(text)
         with pytest.raises(ParameterError, match="teacher secret: wrong"):
             session.reveal(text)
@@ -241,3 +268,128 @@ def test_secrets_in_any_characters_are_refused_cleanly_and_late_extensions_count
     session.advance(), session.advance()
     with pytest.raises(ParameterError, match="the session is over"):
         session.join("too late", "1")
+
+
+def test_quarters_run_by_themselves_while_playing_and_a_team_waits_for_all_its_members(tmp_path):
+    clock = Clock()
+    path = tmp_path / "class.json"
+    session = ClassSession("baseline", seed=2, steps=3, join_code="1", clock=clock, autosave=path)
+    seats = [session.join(name, "1") for name in "abcdef"]  # five firms: a and f share OpenAI-like
+    assert not session.tick()  # not playing: nothing runs by itself
+    session.play(45)
+    assert session.seconds_left() == 45
+    for seat in seats[:5]:
+        session.submit(seat.token, 0.5)
+    assert session.waiting_for() == ["OpenAI-like"] and not session.tick()  # f has not handed in
+    session.submit(seats[5].token, 0.4)
+    session.submit(seats[0].token, 0.6)  # a changes the team's mind: its last word counts
+    assert session.pending["OpenAI-like"].x == 0.6
+    assert session.tick() and session.model.quarter == 1
+    assert session.seconds_left() == 45  # the next quarter's clock started
+    clock.now += 20
+    restarted = ClassSession.load(path, clock=clock)  # saved after every change, clock included
+    assert restarted.playing and restarted.seconds_left() == 25
+    session.pause()
+    clock.now += 100
+    assert not session.tick() and session.seconds_left() is None
+    session.play()
+    clock.now += 45
+    assert session.tick() and session.model.quarter == 2  # time ran out: nobody handed in
+    session.advance()
+    assert not session.playing and session.seconds_left() is None  # the last quarter ran
+    with pytest.raises(ParameterError, match="the session is over"):
+        session.play()
+
+
+def test_a_team_at_a_firm_that_enters_later_keeps_its_target_and_the_debrief_skips_the_quarters_before():
+    session = ClassSession("lecun_leaves", seed=3, steps=8, join_code="1")  # the lab enters in quarter 4
+    entrant = session.firms.index("World-model lab")
+    seats = [session.join(f"s{i}", "1") for i in range(len(session.firms))]
+    lab = seats[entrant]
+    session.submit(lab.token, 0.0, 0.5)  # handed in before the lab is in the market
+    for _ in range(8):
+        assert lab.firm not in session.waiting_for() or session.model.state.active[entrant]
+        session.advance()
+    table = session.model.firm_dataframe().set_index(["firm", "step"])
+    active = table.active.xs(lab.firm, level="firm")
+    entered = int(active.idxmax())
+    assert entered == 4
+    shares = table.investment_share.xs(lab.firm, level="firm")
+    assert shares[entered] < 1.0  # moving toward the target of 0.5 handed in quarters before
+    debrief = session.debrief()
+    assert set(debrief[debrief.firm == lab.firm].step) == set(range(entered, 8))
+
+
+def test_the_teacher_removes_a_seat_and_the_quarter_no_longer_waits_for_it():
+    session, seats = session_with(2)
+    extra = session.join("prank", "123456")
+    session.submit(seats[0].token, 0.5), session.submit(seats[1].token, 0.5)
+    assert session.waiting_for() == ["Meta-like"] and not session.due()
+    session.submit(extra.token, 0.1)
+    session.remove(2)
+    assert session.pending.keys() == {"OpenAI-like", "Google-like"} and session.due()  # its decision went too
+    with pytest.raises(ParameterError, match="personal code: not a seat"):
+        session.submit(extra.token, 0.2)
+    with pytest.raises(ParameterError, match="seat: 2 is not a seat"):
+        session.remove(2)
+    session.advance()
+    assert "prank" not in set(session.debrief().student)
+    assert session.status()["teams"]["Meta-like"] == []
+
+
+def test_a_firm_out_of_business_is_not_waited_for_and_takes_no_decision():
+    session, seats = session_with(2)
+    session.model.state.alive[1] = session.model.state.active[1] = False  # Google-like went bust
+    assert session.waiting_for() == ["OpenAI-like"]
+    with pytest.raises(ParameterError, match="Google-like has gone out of business"):
+        session.submit(seats[1].token, 0.5)
+
+
+def test_the_first_student_gets_a_whole_quarter_when_the_clock_ran_for_nobody():
+    clock = Clock()
+    session = ClassSession("baseline", seed=1, steps=3, join_code="1", clock=clock, quarter_seconds=30)
+    session.play()
+    clock.now += 500
+    assert not session.tick()
+    session.join("a", "1")
+    assert session.seconds_left() == 30 and not session.tick()
+
+
+def test_the_comparison_runs_follow_the_scenario_until_the_students_took_over():
+    session, _ = session_with(0)
+    for _ in range(3):
+        session.advance()  # nobody seated: every firm on its policy in the scenario
+    session.join("late", "123456")
+    played = session.model.firm_dataframe()
+    for rule in ("biased", "expected_value"):
+        model = session._new_model(rule=rule)
+        for _ in range(3):
+            model.step()
+        np.testing.assert_array_equal(model.firm_dataframe().x, played.x)  # the same past
+
+
+def test_unreadable_save_files_and_huge_numbers_are_refused_with_the_file_named(tmp_path):
+    session, seats = session_with(1, autosave=tmp_path / "class.json")
+    with pytest.raises(ParameterError, match=r"x \(target share of the AI budget on LLMs\): 1000000000.*not a number"):
+        session.submit(seats[0].token, 10**400)
+    assert (tmp_path / "class.json").stat().st_mode & 0o077 == 0  # secrets inside: the owner's only
+    saved = json.loads((tmp_path / "class.json").read_text())
+    for name, data in {
+        "list": [1, 2],
+        "seat": {**saved, "coming": [[7, {"x": 0.1, "investment_share": None}]]},
+    }.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+        with pytest.raises(ParameterError, match=rf"{name}\.json: not a class session aisim can read"):
+            ClassSession.load(tmp_path / f"{name}.json")
+
+
+def test_a_session_down_longer_than_a_quarter_comes_back_paused(tmp_path):
+    clock = Clock()
+    session = ClassSession("baseline", seed=1, steps=3, join_code="1", clock=clock, autosave=tmp_path / "c.json")
+    session.join("a", "1")
+    session.play(60)
+    clock.now += 100  # down for 100 s: the deadline passed 40 s ago, less than a quarter
+    assert ClassSession.load(tmp_path / "c.json", clock=clock).playing
+    clock.now += 100
+    again = ClassSession.load(tmp_path / "c.json", clock=clock)
+    assert not again.playing and again.seconds_left() is None
