@@ -255,18 +255,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the browser UI. It binds to this machine only unless --host says otherwise; on "
         "another address every browser needs the access token it prints.",
     )
-    ui.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    ui.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    ui.add_argument("--token", help="access token (default $AISIM_UI_TOKEN, or a new one off this machine)")
-    ui.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="another name clients use")
-    ui.add_argument(
-        "--assets",
-        metavar="DIR",
-        help="the folder of the browser's front-end files (default $AISIM_UI_ASSETS, or one in this environment); "
-        "what is missing is downloaded into it at start",
+    _add_server_options(ui)
+
+    classroom = sub.add_parser(
+        "class",
+        help="serve class mode: every student runs a firm from their own browser",
+        description="Start (or resume) a class session and serve it with the browser UI. Students open the "
+        "join link it prints and type the class code; the teacher's link holds the controls. It listens on "
+        "this machine only unless you say --host 0.0.0.0 (your school network). Sessions are saved after "
+        "every change: started again after a crash, it resumes the unfinished one.",
     )
-    ui.add_argument("--max-sessions", help="most browser sessions at once (default 200)")
-    ui.add_argument("--idle-minutes", help="close a session idle this long (default 60)")
+    classroom.add_argument("scenario", nargs="?", default="baseline", help="scenario name or file (default baseline)")
+    classroom.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    classroom.add_argument("--quarters", type=int, help="quarters to play (default: the scenario's)")
+    classroom.add_argument("--quarter-seconds", type=float, default=90.0, help="time for each quarter (default 90)")
+    classroom.add_argument("--folder", help="where sessions are saved (default ./aisim-classes)")
+    classroom.add_argument("--new", action="store_true", help="start a new session even if one is unfinished")
+    _add_server_options(classroom)
 
     params = sub.add_parser(
         "params",
@@ -275,6 +280,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     params.add_argument("--markdown", action="store_true", help="print Markdown tables (docs/PARAMETERS.md)")
     return parser
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The browser server's options (`aisim ui`, `aisim class`)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    parser.add_argument("--token", help="access token (default $AISIM_UI_TOKEN, or a new one off this machine)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME", help="another name clients use")
+    parser.add_argument(
+        "--assets",
+        metavar="DIR",
+        help="the folder of the browser's front-end files (default $AISIM_UI_ASSETS, or one in this environment); "
+        "what is missing is downloaded into it at start",
+    )
+    parser.add_argument("--max-sessions", help="most browser sessions at once (default 200)")
+    parser.add_argument("--idle-minutes", help="close a session idle this long (default 60)")
 
 
 def _add_code_policy_option(parser: argparse.ArgumentParser) -> None:
@@ -771,7 +792,20 @@ def _index_cell(value: float, conf: float) -> str:
     return f"{value:.3f}" if np.isnan(conf) else f"{value:.3f} +- {conf:.3f}"
 
 
-def command_ui(args: argparse.Namespace) -> int:
+def command_class(args: argparse.Namespace) -> int:
+    """`aisim class`: `aisim ui` with a class session started (or resumed) in it."""
+    load_scenario(args.scenario)  # a wrong name fails here, in one line, before a server starts
+    extra = ["--class", args.scenario, "--class-seed", str(args.seed), "--quarter-seconds", str(args.quarter_seconds)]
+    if args.quarters is not None:
+        extra += ["--class-quarters", str(args.quarters)]
+    if args.folder is not None:
+        extra += ["--class-folder", args.folder]
+    if args.new:
+        extra.append("--new-class")
+    return command_ui(args, extra)
+
+
+def command_ui(args: argparse.Namespace, extra: list[str] | None = None) -> int:
     """`aisim ui`: serve the Solara app in viz/ (run as its own process: the core never imports viz). The
     server gets SIGTERM when this process ends, however it ends: stopping `aisim ui` stops the server."""
     import functools
@@ -779,7 +813,7 @@ def command_ui(args: argparse.Namespace) -> int:
 
     from sim.processes import die_with_parent
 
-    command = [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port)]
+    command = [sys.executable, "-m", "viz", "--host", args.host, "--port", str(args.port), *(extra or [])]
     for option in ("token", "assets", "max_sessions", "idle_minutes"):  # given ones only: viz has the defaults
         if getattr(args, option) is not None:
             command += [f"--{option.replace('_', '-')}", getattr(args, option)]
@@ -898,6 +932,7 @@ COMMANDS = {
     "discover": command_discover,
     "tournament": command_tournament,
     "ui": command_ui,
+    "class": command_class,
     "params": command_params,
 }
 

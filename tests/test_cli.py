@@ -95,6 +95,17 @@ def test_ui_passes_its_serving_options_on(monkeypatch):
     ]
 
 
+def test_class_serves_the_ui_with_a_class_session_and_refuses_an_unknown_scenario(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda command, **_: calls.append(command) or 0)
+    assert main(["class", "lecun_is_right", "--seed", "7", "--quarters", "12", "--host", "0.0.0.0", "--new"]) == 0
+    viz = [sys.executable, "-m", "viz", "--host", "0.0.0.0", "--port", "8765"]
+    session = ["--class", "lecun_is_right", "--class-seed", "7", "--quarter-seconds", "90.0", "--class-quarters", "12"]
+    assert calls == [[*viz, *session, "--new-class"]]
+    assert main(["class", "no_such_scenario"]) == 2
+    assert "no_such_scenario" in capsys.readouterr().err and len(calls) == 1  # no server started
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads child processes from /proc")
 def test_a_killed_aisim_ui_leaves_no_server_behind(tmp_path):
     """`aisim ui` runs the server as a child: even killed with SIGKILL (``kill -9``, the out-of-memory

@@ -19,7 +19,8 @@ HEADINGS = {"The essay's point.", "Ask before running.", "Look for.", "Try next.
 
 def on_screen() -> str:
     """Every text the UI's code can show, and every chart title."""
-    source = "\n".join(path.read_text() for pattern in ("*.py", "*.vue") for path in (ROOT / "viz").glob(pattern))
+    patterns = ("*.py", "*.vue", "classroom/*.html", "classroom/*.js")  # the app, and class mode's pages
+    source = "\n".join(path.read_text() for pattern in patterns for path in (ROOT / "viz").glob(pattern))
     titles = [title for title, _ in (*charts.FIRM_CHARTS.values(), *charts.MARKET_CHARTS.values())]
     return "\n".join([source, *titles, *charts.CHART_GROUPS])
 

@@ -707,7 +707,9 @@ def test_keyboard_shortcuts_play_step_reset_and_present(page):
     assert page.get_by_text("Quarter 1 of 40").count() == 1 and page.get_by_role("button", name="Play").count() == 1
 
 
-@pytest.mark.parametrize("view", ["Run", "About", "Parameters", "Compare", "Explain", "Strategies", "Glossary"])
+@pytest.mark.parametrize(
+    "view", ["Run", "About", "Parameters", "Compare", "Explain", "Strategies", "Class", "Glossary"]
+)
 def test_no_serious_accessibility_violations(page, view):
     from viz.browser import axe_violations
 

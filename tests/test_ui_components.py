@@ -377,6 +377,11 @@ def test_only_a_good_token_or_its_cookie_passes():
     assert guard.check({**scope, "query_string": b"token=s3cret-token-0123&x=1"}, host) == b"/?x=1"
     assert guard.check(scope, {**host, "cookie": "a=b; aisim_token_8765=s3cret-token-0123"}) is None
     assert guard.check({**scope, "path": "/readyz"}, host) is None
+    for path in ("/class", "/class/api/me", "/class/anything"):  # class mode: its own codes, no UI token
+        assert guard.check({**scope, "path": path}, host) is None
+    for path in ("/classroom", "/clas", "/x/class"):
+        with pytest.raises(Refusal, match="open this server with the address and"):
+            guard.check({**scope, "path": path}, host)
 
 
 def fake_front_end(folder, specs):

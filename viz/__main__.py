@@ -30,6 +30,7 @@ from viz.guard import WILDCARD_ADDRESSES, Guard, Policy, Sessions, is_loopback, 
 TOKEN_VARIABLE = "AISIM_UI_TOKEN"
 ASSETS_VARIABLE = "AISIM_UI_ASSETS"
 OFFLINE_FOLDER = "aisim-front-end"
+CLASS_FOLDER = "aisim-classes"
 """The folder name the offline instructions suggest."""
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~-]{16,}")
 log = logging.getLogger("aisim.ui")
@@ -68,6 +69,19 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         default=60.0,
         help="close a session whose browser sent nothing for this long (default 60)",
     )
+    group = parser.add_argument_group("class mode (aisim class)")
+    group.add_argument(
+        "--class-folder",
+        type=Path,
+        default=Path(CLASS_FOLDER),
+        metavar="DIR",
+        help=f"where class sessions are saved after every change, and found after a restart (default {CLASS_FOLDER})",
+    )
+    group.add_argument("--class", dest="class_scenario", metavar="SCENARIO", help="start (or resume) a class session")
+    group.add_argument("--class-seed", type=int, default=42, help="the class session's seed (default 42)")
+    group.add_argument("--class-quarters", type=int, help="quarters to play (default: the scenario's)")
+    group.add_argument("--quarter-seconds", type=float, default=90.0, help="time for each quarter (default 90)")
+    group.add_argument("--new-class", action="store_true", help="start a new class session even if one is unfinished")
     args = parser.parse_args(argv)
     if args.token is not None and not TOKEN_PATTERN.fullmatch(args.token):
         parser.error("--token (or $AISIM_UI_TOKEN) needs at least 16 characters, each one of A-Z a-z 0-9 . _ ~ -")
@@ -112,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     from solara.server import kernel_context, settings
 
     serve_installed_files_only()
+    share_base = f"http://{share_address(args.host)}:{args.port}"
+    if not start_classes(solara.server.starlette.app, args, share_base):
+        return 2
     settings.theme.show_banner = False  # Solara's "This website runs on Solara" badge covered the charts
     settings.theme.title = "aisim"
     idle = args.idle_minutes * 60.0
@@ -123,6 +140,63 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=close_idle_sessions, args=(sessions, idle), daemon=True, name="aisim-idle").start()
     cli(["run", str(app), "--host", args.host, "--port", str(args.port), "--production", "--no-open"])
     return 0
+
+
+def share_address(host: str) -> str:
+    """The address other devices on the network use to reach a server bound to ``host``: on a wildcard
+    address, this machine's address on its main network (no packet is sent to find it)."""
+    if host not in WILDCARD_ADDRESSES:
+        return f"[{host}]" if ":" in host else host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # UDP: chooses the outgoing interface, sends nothing
+            return probe.getsockname()[0]
+        except OSError:
+            return socket.gethostname()
+
+
+def start_classes(app, args: argparse.Namespace, share_base: str) -> bool:
+    """Install class mode's routes in the server (`viz.classroom_web`), resume the sessions saved in
+    ``--class-folder``, and with ``--class`` start (or resume) one and print how to join it."""
+    from sim.params import ParameterError
+    from viz import classroom_web
+
+    classrooms = classroom_web.Classrooms(args.class_folder, share_base, reachable=not is_loopback(args.host))
+    resumed = classrooms.load_saved()
+    classroom_web.install(app, classrooms)
+    classroom_web.CLASSROOMS = classrooms
+    if args.class_scenario is None:
+        return True
+    session = (
+        None if args.new_class else classrooms.unfinished(args.class_scenario, args.class_seed, args.class_quarters)
+    )
+    if session is None:
+        try:
+            session = classrooms.create(args.class_scenario, args.class_seed, args.class_quarters, args.quarter_seconds)
+        except (ParameterError, OSError) as err:
+            print(f"aisim class: error: {err}", file=sys.stderr)
+            return False
+        started = "started"
+    else:
+        started = (
+            f"resumed at quarter {session.model.quarter} (from {session.autosave}; aisim class --new starts another)"
+        )
+    links = classrooms.links(session)
+    print(
+        f"aisim class: {session.title!r} {started}, saved in {args.class_folder}/ "
+        f"({len(resumed)} session(s) found there)\n"
+        f"  students open   {links['join']}   and type the class code {session.join_code}\n"
+        f"  your screen     {links['teacher']}\n"
+        "                  (the teacher's link: keep it to yourself, it holds the controls)",
+        flush=True,
+    )
+    if is_loopback(args.host):
+        print(
+            "aisim class: note: listening on this machine only; students on other devices cannot reach it. "
+            "To share it on your network: aisim class --host 0.0.0.0",
+            flush=True,
+        )
+    return True
 
 
 def front_end_ready(folder: Path) -> bool:

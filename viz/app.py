@@ -10,7 +10,7 @@ has the traceback under that id.
 The bar at the top holds the controls; the views below are tabs: Run (the main chart, the
 "Why?" panel and the other charts by group), About (the scenario's story, a prediction to
 make before the run, things to try), Parameters, Uncertainty, Compare, Explain, Strategies (a
-tournament of firm policies) and Glossary.
+tournament of firm policies), Class (start a class session: every student runs a firm) and Glossary.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import solara
 from sim.outputs import quarter_label
 from viz.analysis import CompareView, ExplainView, StrategiesView, UncertaintyView
 from viz.assets import serve_installed_files_only
+from viz.class_view import ClassView
 from viz.connection import ConnectionWatch
 from viz.controls import ParameterPanel
 from viz.keys import KeyboardShortcuts, presses_since
@@ -36,7 +37,7 @@ serve_installed_files_only()  # the front-end proxy serves installed files only,
 
 DEFAULT_QUERY = address_query(DEFAULT_SCENARIO, DEFAULT_SEED)
 """The address query of the run a bare address opens."""
-VIEWS = ["Run", "About", "Parameters", "Uncertainty", "Compare", "Explain", "Strategies", "Glossary"]
+VIEWS = ["Run", "About", "Parameters", "Uncertainty", "Compare", "Explain", "Strategies", "Class", "Glossary"]
 SPEEDS = {"1 per second": 1, "2 per second": 2, "5 per second": 5, "10 per second": 10, "20 per second": 20}
 """Play speeds offered, in quarters per second."""
 BAR_STYLE = {
@@ -226,6 +227,8 @@ def App(session: Session, fail):
             ExplainView(session, firm, set_firm, version)
         elif view == "Strategies":
             StrategiesView()
+        elif view == "Class":
+            ClassView(session)
         else:
             GlossaryView()
 

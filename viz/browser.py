@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from sim.processes import die_with_parent
@@ -68,10 +68,12 @@ def serve(
     command: Sequence[str] = (sys.executable, "-m", "viz"),
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    started: Callable[[subprocess.Popen], None] | None = None,
 ) -> Iterator[str]:
     """Run the UI server until the block ends; yields its URL on 127.0.0.1. Output goes to ``log``;
     ``options`` go to ``command`` (``python -m viz`` by default, or e.g. an installed ``aisim ui``) after
-    ``--port``, e.g. ``--host 0.0.0.0``; ``env`` replaces this process's environment."""
+    ``--port``, e.g. ``--host 0.0.0.0``; ``env`` replaces this process's environment; ``started`` gets the
+    server's process (to measure it, or kill it)."""
     port = port or free_port()
     env = {**(os.environ if env is None else env), "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     with log.open("w") as output:
@@ -83,6 +85,8 @@ def serve(
             cwd=cwd,
             preexec_fn=functools.partial(die_with_parent, os.getpid(), signal.SIGTERM),  # no orphan if tests die
         )
+        if started is not None:
+            started(process)
         url = f"http://127.0.0.1:{port}/"
         try:
             deadline = time.monotonic() + timeout

@@ -11,8 +11,9 @@ text and goes no further:
   refused; a request without ``Origin`` (a page load, a script outside a browser) passes.
 - **Diagnostics** (404): Solara's ``/resourcez`` (threads, kernels, CPU and memory) is not served.
 - **Token** (403): when the server has one (``aisim ui`` on a non-loopback address), every request
-  but ``/readyz`` needs it: ``?token=`` once (answered with a redirect that sets a cookie and drops
-  the token from the address bar), then the cookie.
+  but ``/readyz`` and class mode's pages (``/class...``, which need a join code, a personal code or the
+  teacher's secret instead; `viz.classroom_web`) needs it: ``?token=`` once (answered with a redirect
+  that sets a cookie and drops the token from the address bar), then the cookie.
 - **Sessions** (503): at the cap, a new session (a page load or a WebSocket for a new kernel) is
   refused; reconnecting to an existing session is not.
 
@@ -69,6 +70,12 @@ ASSET_PREFIXES = ("/_solara/", "/static/", "/jupyter/", "/readyz")
 """Paths that are not page loads (front-end files, the kernel API, the readiness probe)."""
 KERNEL_PATH = "/jupyter/api/kernels/"
 TOKEN_FREE = ("/readyz",)
+CLASS_PATH = "/class"
+"""Class mode's pages and API: no Solara session, no UI token (see `viz.classroom_web`)."""
+
+
+def is_class_path(path: str) -> bool:
+    return path == CLASS_PATH or path.startswith(CLASS_PATH + "/")
 
 
 def is_loopback(host: str) -> bool:
@@ -177,7 +184,8 @@ class Guard:
         if path in DIAGNOSTICS:
             raise Refusal(404, "Not found.")
         redirect = None
-        if self.policy.token is not None and path not in TOKEN_FREE and not self.has_cookie(headers):
+        token_free = path in TOKEN_FREE or is_class_path(path)
+        if self.policy.token is not None and not token_free and not self.has_cookie(headers):
             query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
             given = dict(query).get("token", "")
             if not hmac.compare_digest(given.encode(), self.policy.token.encode()):
@@ -221,7 +229,7 @@ class Guard:
         path = scope["path"]
         if scope["type"] == "websocket":
             return path.startswith(KERNEL_PATH) and path[len(KERNEL_PATH) :].split("/")[0] not in sessions
-        return not path.startswith(ASSET_PREFIXES)
+        return not path.startswith(ASSET_PREFIXES) and not is_class_path(path)
 
     def recording(self, scope: Scope, receive: Receive) -> Receive:
         """``receive`` that notes when a session's browser last sent anything."""
