@@ -42,7 +42,7 @@ from sim.variables import DRIVER_TERMS
 
 PUBLIC_OWN = (
     "cash", "ai_revenue", "market_share", "budget", "x", "x_target", "investment_share", "llm_quality",
-    "wm_quality", "wm_knowledge", "wm_breakthrough", "llm_sunk", "wm_sunk", "believed_ceiling",
+    "wm_quality", "wm_knowledge", "believed_difficulty", "wm_breakthrough", "llm_sunk", "wm_sunk", "believed_ceiling",
     "evidence_ceiling", "confidence", "valuation", "alive", "active",
 )  # fmt: skip
 """A student's own firm's variables on their screen (never the true ceiling or difficulty, nor the true
@@ -51,6 +51,9 @@ PUBLIC_RIVAL = ("market_share", "llm_quality", "wm_quality", "wm_breakthrough", 
 """What a student sees of every other firm (and what the class's market chart shows of every firm)."""
 SAVE_VERSION = 2
 MAX_STUDENTS = 60
+MAX_NAME = 40
+DRIVERS_MARGIN = 0.05
+"""The debrief names the drivers of a quarter only when the team's target was this far above expected value's."""
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """A student's personal code: letters and digits that cannot be mistaken for one another (no 0/O, 1/I)."""
 CODE_LENGTH = 10
@@ -71,6 +74,10 @@ def shown_code(code: str) -> str:
 def _normalised(text: object) -> str:
     """A typed code without spaces or dashes, in capitals (``k7qf2-mxa9p`` is ``K7QF2MXA9P``)."""
     return "".join(str(text).split()).replace("-", "").upper()
+
+
+class SeatRemoved(ParameterError):
+    """A personal code of a seat the teacher removed (a right code: not a guess)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +182,9 @@ class ClassSession:
         self.clock = clock  # wall-clock time, so that a deadline saved before a restart still holds after it
         self.deadline: float | None = None  # when the coming quarter closes (clock time); None: no timer
         self.playing = False  # whether quarters run by themselves when due (see `tick`)
+        self.paused_left: float | None = None  # the seconds the coming quarter had left when paused
+        self.started = False  # whether the teacher has started the clock (then paused means "Resume")
+        self.start_quarter = 0  # the quarter the class took over in (`skip_to`)
         self.quarter_seconds = _number("quarter length (seconds)", quarter_seconds, 1.0, 3600.0)
         self.version = 0  # counts changes, so that screens can ask "anything new?"
         config = load_scenario(scenario)
@@ -189,21 +199,27 @@ class ClassSession:
     def join(self, name: str, code: str) -> Seat:
         """Seat a student at a firm without one, or, once every firm has a student, in the smallest team;
         refused with a wrong code, after the end or with `MAX_STUDENTS` seated."""
-        name = " ".join(str(name).split())[:40]
+        name = " ".join(str(name).split())
         if not name:
             raise ParameterError("display name: empty; type the name the class will see")
+        if len(name) > MAX_NAME:
+            raise ParameterError(f"display name: {len(name)} characters; at most {MAX_NAME}")
         with self._lock:
             if not _same(_normalised(code), self.join_code):
                 raise ParameterError("join code: wrong; ask the teacher for the code on the screen")
+            if any(seat.name.casefold() == name.casefold() for seat in self._present()):
+                raise ParameterError(
+                    f"display name: {name!r} is in this class already; add an initial, or rejoin with your code"
+                )
             if not self.model.running:
                 raise ParameterError("the session is over: no quarter left to play")
             if len(self.seats) >= MAX_STUDENTS:
                 raise ParameterError(f"the class is full: {MAX_STUDENTS} students")
-            team = {firm: sum(seat.firm == firm for seat in self.seats) for firm in self.firms}
+            team = {firm: len(self.team(firm)) for firm in self.firms}
             firm = min(self.firms, key=lambda f: team[f])  # the first firm of the smallest team
             seat = Seat(firm, name, new_personal_code(), since=self.model.quarter)
             self.seats.append(seat)
-            if team[firm] == 0:
+            if all(seat.firm != firm for seat in self.seats[:-1]):  # its first student ever
                 self.model = self._replayed()  # the same past, with the firm the students' from now on
             if self.playing and len(self.seats) == 1:  # the clock ran for nobody: the first student gets a full quarter
                 self.deadline = self.clock() + self.quarter_seconds
@@ -214,13 +230,30 @@ class ClassSession:
         """The seat a personal code belongs to (a student rejoining after a reload); refused if none."""
         given = _normalised(token)
         for number, seat in enumerate(self.seats):
-            if _same(given, seat.token) and number not in self.removed:
+            if _same(given, seat.token):
+                if number in self.removed:
+                    raise SeatRemoved("personal code: your teacher took this seat out of the class; ask them")
                 return seat
         raise ParameterError("personal code: not a seat in this class; check it, or join again with the class code")
 
     def team(self, firm: str) -> list[Seat]:
         """The students running ``firm`` (the teacher's removals left out)."""
-        return [seat for number, seat in enumerate(self.seats) if seat.firm == firm and number not in self.removed]
+        return [seat for seat in self._present() if seat.firm == firm]
+
+    def _present(self) -> list[Seat]:
+        """The seats the teacher has not removed."""
+        return [seat for number, seat in enumerate(self.seats) if number not in self.removed]
+
+    def skip_to(self, quarter: int) -> None:
+        """Before anyone joins: let every firm follow its policy in the scenario up to ``quarter``, so that
+        the class takes over later in the story (when the evidence on LLMs has begun to turn)."""
+        with self._lock:
+            if self.seats or self.handed_in:
+                raise ParameterError("start quarter: only before anyone joined or any quarter ran")
+            last = self.model.max_steps - 1
+            for _ in range(int(_number("start quarter", quarter, 0, last))):
+                self.advance()
+            self.start_quarter = self.model.quarter
 
     def remove(self, number: int) -> Seat:
         """Take seat ``number`` out of the class (a student who joined twice, or left): its code no longer acts
@@ -301,18 +334,22 @@ class ClassSession:
             return not self.waiting_for() or (self.deadline is not None and self.clock() >= self.deadline)
 
     def play(self, quarter_seconds: float | None = None) -> None:
-        """Let quarters run by themselves (`tick`), each ``quarter_seconds`` long at most (default: as before)."""
+        """Let quarters run by themselves (`tick`), each ``quarter_seconds`` long at most (default: as before;
+        a paused quarter goes on with the time it had left)."""
         with self._lock:
             if not self.model.running:
                 raise ParameterError("the session is over: every quarter has run")
-            if quarter_seconds is not None:
+            if quarter_seconds is not None:  # from the next quarter on; a paused one goes on where it was
                 self.quarter_seconds = _number("quarter length (seconds)", quarter_seconds, 1.0, 3600.0)
-            self.playing = True
-            self.start_timer(self.quarter_seconds)
+            seconds = _number("deadline (seconds)", max(self.paused_left or self.quarter_seconds, 1.0), 1.0, 3600.0)
+            self.playing = self.started = True
+            self.paused_left = None
+            self.start_timer(seconds)  # and saves, the flags above included
 
     def pause(self) -> None:
         """Stop the clock: quarters run only when the teacher advances them."""
         with self._lock:
+            self.paused_left = self.seconds_left() if self.playing else self.paused_left
             self.playing = False
             self.deadline = None
             self._changed()
@@ -336,6 +373,7 @@ class ClassSession:
             self.coming = []
             self.playing = self.playing and self.model.running
             self.deadline = self.clock() + self.quarter_seconds if self.playing else None
+            self.paused_left = None
             self._changed()
             return self.model.quarter
 
@@ -364,9 +402,13 @@ class ClassSession:
                 "title": self.title,
                 "quarter": self.model.quarter,
                 "quarters": self.model.max_steps,
+                "round": min(self.model.quarter, self.model.max_steps - 1) - self.start_quarter + 1,
+                "rounds": self.model.max_steps - self.start_quarter,  # the quarters the class plays
                 "quarter_label": quarter_label(environment.start_year + self.model.quarter / 4.0),
+                "last_label": quarter_label(environment.start_year + (self.model.quarter - 1) / 4.0),
                 "over": not self.model.running,
                 "playing": self.playing,
+                "paused": self.started and not self.playing and self.model.running,
                 "seconds_left": None if left is None else round(left, 1),
                 "quarter_seconds": self.quarter_seconds,
                 "teams": {
@@ -378,6 +420,7 @@ class ClassSession:
                     for firm in self.firms
                 },
                 "waiting_for": self.waiting_for(),
+                "student_firms": sorted({seat.firm for seat in self.seats}, key=self.firms.index),
                 "version": self.version,
             }
 
@@ -464,6 +507,9 @@ class ClassSession:
                 "playing": self.playing,
                 "quarter_seconds": self.quarter_seconds,
                 "deadline": self.deadline,
+                "paused_left": self.paused_left,
+                "started": self.started,
+                "start_quarter": self.start_quarter,
             }
         text = json.dumps(data, indent=1)
         write_atomically(
@@ -473,7 +519,8 @@ class ClassSession:
     @classmethod
     def load(cls, path: str | Path, autosave: bool = True, clock: Callable[[], float] = time.time) -> ClassSession:
         """A saved session, rebuilt by replaying its decisions (the same state, bit for bit), its deadline as it
-        was (time spent down counts; after more than a quarter's time down it comes back paused); with
+        was (time spent down counts; if the time ran out while down the quarter starts again, and after more than
+        a quarter's time down it comes back paused); with
         ``autosave`` it goes on saving to the same file after every change."""
         path = Path(path)
         try:
@@ -495,11 +542,17 @@ class ClassSession:
             session.version = int(data["changes"])
             session.playing = bool(data["playing"])
             session.deadline = None if data["deadline"] is None else float(data["deadline"])
+            left = data.get("paused_left")  # the next three: not in the first saves of this version
+            session.paused_left = None if left is None else float(left)
+            session.started = bool(data.get("started", session.playing))
+            session.start_quarter = int(data.get("start_quarter", 0))
             session.model = session._replayed()
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, ParameterError) as err:
             raise ParameterError(f"{path}: not a class session aisim can read ({err})") from None
         if session.deadline is not None and clock() > session.deadline + session.quarter_seconds:
             session.playing, session.deadline = False, None  # long down: the class has gone; the teacher resumes
+        elif session.deadline is not None and clock() > session.deadline:
+            session.deadline = clock() + session.quarter_seconds  # time ran out while down: a whole quarter again
         session.playing = session.playing and session.model.running
         session.autosave = path if autosave else None
         return session
@@ -537,17 +590,19 @@ class ClassSession:
         in (``student_target``; empty when they handed none in), their team's target and the split the firm
         moved to (``target``, ``x``) and its market share; what the firm's own state said that quarter (the
         model's biased rule's target and the expected-value rule's, ``rule_target``, ``ev_target``, and the
-        drivers pushing toward LLMs, ``drivers``, named when the team went beyond expected value toward
-        LLMs); and the same run on the same seed with every students' firm run instead, from when its students
-        took over, by the model's own rule (``biased_x``, ``biased_share``) or by it with every driver off
-        (``expected_value_x``, ``expected_value_share``). Firms no student ran keep their policy in both.
+        drivers pushing toward LLMs, ``drivers``, named when the team's target was more than
+        `DRIVERS_MARGIN` above expected value's); and the same run on the same seed with every students'
+        firm run instead, from when its students took over, by the model's own rule (``biased_x``,
+        ``biased_share``) or by it with every driver off (``expected_value_x``, ``expected_value_share``).
+        Firms no student ran keep their policy in both. A seat the teacher removed is marked "(removed)".
         Quarters a firm did not decide in (not yet in the market, or out of business) have no row."""
         with self._lock:
             played = self.model.firm_dataframe().set_index(["firm", "step"]) if self.model.quarter else None
             quarters = self.model.quarter
             policies = {agent.name: agent.policy for agent in self.model.agents}
             handed_in = [dict(quarter) for quarter in self.handed_in]  # per quarter: seat number -> last choice
-            seats = [(n, seat) for n, seat in enumerate(self.seats) if n not in self.removed]
+            seats = list(enumerate(self.seats))
+            removed = set(self.removed)
             others = {label: self._new_model(rule=label) for label in ("biased", "expected_value")}
         if played is None or not seats:
             return pd.DataFrame()
@@ -569,7 +624,7 @@ class ClassSession:
                     "quarter": played.quarter[firm_q],
                     "step": q,
                     "firm": seat.firm,
-                    "student": seat.name,
+                    "student": seat.name + (" (removed)" if number in removed else ""),
                     "student_target": None if mine is None else mine.x,
                     "target": target,
                     "x": played.x[firm_q],
@@ -577,7 +632,7 @@ class ClassSession:
                     "rule_target": hint.biased,
                     "ev_target": hint.expected_value,
                     "drivers": ", ".join(k.replace("_", " ") for _, k in pushes)
-                    if target > hint.expected_value
+                    if target > hint.expected_value + DRIVERS_MARGIN
                     else "",
                 }
                 for label, table in others.items():

@@ -267,8 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     classroom.add_argument("scenario", nargs="?", default="baseline", help="scenario name or file (default baseline)")
     classroom.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    classroom.add_argument("--quarters", type=int, help="quarters to play (default: the scenario's)")
+    classroom.add_argument("--quarters", type=int, help="quarters the class plays (default: to the scenario's end)")
     classroom.add_argument("--quarter-seconds", type=float, default=90.0, help="time for each quarter (default 90)")
+    classroom.add_argument(
+        "--start-quarter",
+        type=int,
+        default=0,
+        help="let the model's own firms play this many quarters first, so the class takes over later in the story "
+        "(default 0; e.g. 12 starts in 2028)",
+    )
     classroom.add_argument("--folder", help="where sessions are saved (default ./aisim-classes)")
     classroom.add_argument("--new", action="store_true", help="start a new session even if one is unfinished")
     _add_server_options(classroom)
@@ -796,6 +803,8 @@ def command_class(args: argparse.Namespace) -> int:
     """`aisim class`: `aisim ui` with a class session started (or resumed) in it."""
     load_scenario(args.scenario)  # a wrong name fails here, in one line, before a server starts
     extra = ["--class", args.scenario, "--class-seed", str(args.seed), "--quarter-seconds", str(args.quarter_seconds)]
+    if args.start_quarter:
+        extra += ["--start-quarter", str(args.start_quarter)]
     if args.quarters is not None:
         extra += ["--class-quarters", str(args.quarters)]
     if args.folder is not None:

@@ -80,7 +80,7 @@ def test_a_killed_server_restarts_and_everyone_rejoins_with_nothing_lost(tmp_pat
 
     server, log = start(tmp_path, folder, port)
     with server as url:
-        assert "resumed at quarter 1" in log.read_text()
+        assert "resumed from" in log.read_text() and "at 2025Q2, quarter 2 of 6" in log.read_text()
         again, teacher = teacher_of(url, log)
         assert again == code
         rejoined = [Student(url, student.code) for student in students]  # their personal codes
@@ -92,6 +92,12 @@ def test_a_killed_server_restarts_and_everyone_rejoins_with_nothing_lost(tmp_pat
         assert screens[1]["playing"] and 0 < screens[1]["seconds_left"] <= 600  # the clock goes on
         rejoined[1].decide(0.3)
         wait_for_quarter(teacher, 2)
+
+    # started again as the plain UI (a session begun from its Class tab): it says where the class is
+    log = tmp_path / "plain.log"
+    with serve(log, options=["--class-folder", str(folder)]) as url:
+        text = log.read_text()
+        assert f"class code {code}" in text and "at 2025Q3, quarter 3 of 6" in text and "#secret=" in text
 
     # the same class, never interrupted, in one process: the same market, bit for bit
     plain = ClassSession("baseline", seed=42, steps=6, join_code="1")
@@ -154,3 +160,30 @@ def test_other_paths_under_class_are_not_found_never_the_ui(tmp_path):
             assert refused.value.code == 404
         with urllib.request.urlopen(url + "class/") as answer:  # followed: the students' page
             assert answer.url.endswith("/class") and b"Join the class" in answer.read()
+
+
+def test_aisim_class_resumes_the_class_it_asks_for_and_starts_another_for_new_settings(tmp_path):
+    folder = tmp_path / "classes"
+    server, log = start(tmp_path, folder)
+    with server:
+        first, _ = teacher_of(None, log)
+    server, log = start(tmp_path, folder)  # the same command again (after a crash): the same class
+    with server:
+        assert f"class code {first}" in log.read_text() and "started" not in log.read_text()
+    log = tmp_path / "other.log"
+    options = [
+        "--class",
+        "lecun_is_right",
+        "--start-quarter",
+        "4",
+        "--class-quarters",
+        "2",
+        "--class-folder",
+        str(folder),
+    ]
+    with serve(log, options=options):
+        text = log.read_text()
+        assert f"class code {first}" in text  # still listed, with its links
+        started = re.findall(r"\(lecun_is_right, seed 42\) started.*?class code (\d{6})", text, flags=re.S)
+        assert len(started) == 1 and started[0] != first
+        assert "at 2026Q1, quarter 1 of 2 for the class" in text

@@ -174,11 +174,26 @@ def test_the_debrief_sets_each_choice_beside_the_models_rules():
     biased = plain[plain.firm == "OpenAI-like"].x.to_numpy()[:3]
     np.testing.assert_array_equal(openai.biased_x.to_numpy(), biased)  # the model's own rule, same seed
     assert (debrief.expected_value_x != debrief.biased_x).any()
-    # the drivers named are those pushing toward LLMs in the firm's own decision terms, strongest first
+    assert (debrief.drivers == "").all()  # in 2025 expected value also says LLMs: no driver to name
+
+
+def test_the_debrief_names_the_drivers_when_a_team_goes_beyond_expected_value():
+    session = ClassSession("lecun_is_right", seed=7, steps=24, join_code="1")
+    session.skip_to(14)  # the class takes over in 2028Q3, when the evidence on LLMs has turned
+    seats = [session.join(name, "1") for name in ("a", "b")]
+    with pytest.raises(ParameterError, match="start quarter: only before anyone joined"):
+        session.skip_to(16)
+    assert {seat.since for seat in seats} == {14}
+    for _ in range(3):
+        session.submit(seats[0].token, 0.2)  # OpenAI-like: below expected value
+        session.submit(seats[1].token, 1.0)  # Google-like: all in on LLMs
+        session.advance()
+    debrief = session.debrief()
     played = session.model.firm_dataframe().set_index(["firm", "step"])
-    assert (openai.drivers == "").all()  # below expected value: no driver pushed it there
+    openai, google = debrief[debrief.firm == "OpenAI-like"], debrief[debrief.firm == "Google-like"]
+    assert list(google.step) == [14, 15, 16] and (openai.drivers == "").all()
     for _, row in google.iterrows():
-        assert row.target > row.ev_target
+        assert row.target > row.ev_target + 0.05  # the drivers' work, not expected value's
         terms = {name: played[f"term_{name}"][("Google-like", row.step)] for name in DRIVER_TERMS}
         pushing = sorted((name for name, value in terms.items() if value > 0), key=lambda n: -terms[n])
         assert row.drivers == ", ".join(name.replace("_", " ") for name in pushing) and row.drivers
@@ -293,8 +308,10 @@ def test_quarters_run_by_themselves_while_playing_and_a_team_waits_for_all_its_m
     clock.now += 100
     assert not session.tick() and session.seconds_left() is None
     session.play()
-    clock.now += 45
+    assert session.seconds_left() == 25  # resumed where it was paused
+    clock.now += 25
     assert session.tick() and session.model.quarter == 2  # time ran out: nobody handed in
+    assert session.seconds_left() == 45
     session.advance()
     assert not session.playing and session.seconds_left() is None  # the last quarter ran
     with pytest.raises(ParameterError, match="the session is over"):
@@ -328,12 +345,12 @@ def test_the_teacher_removes_a_seat_and_the_quarter_no_longer_waits_for_it():
     session.submit(extra.token, 0.1)
     session.remove(2)
     assert session.pending.keys() == {"OpenAI-like", "Google-like"} and session.due()  # its decision went too
-    with pytest.raises(ParameterError, match="personal code: not a seat"):
+    with pytest.raises(ParameterError, match="personal code: your teacher took this seat out"):
         session.submit(extra.token, 0.2)
     with pytest.raises(ParameterError, match="seat: 2 is not a seat"):
         session.remove(2)
     session.advance()
-    assert "prank" not in set(session.debrief().student)
+    assert "prank (removed)" in set(session.debrief().student)  # the record keeps what it did
     assert session.status()["teams"]["Meta-like"] == []
 
 
@@ -388,8 +405,60 @@ def test_a_session_down_longer_than_a_quarter_comes_back_paused(tmp_path):
     session = ClassSession("baseline", seed=1, steps=3, join_code="1", clock=clock, autosave=tmp_path / "c.json")
     session.join("a", "1")
     session.play(60)
-    clock.now += 100  # down for 100 s: the deadline passed 40 s ago, less than a quarter
-    assert ClassSession.load(tmp_path / "c.json", clock=clock).playing
+    clock.now += 30  # down for 30 s: the quarter goes on with its 30 s left
+    assert ClassSession.load(tmp_path / "c.json", clock=clock).seconds_left() == 30
+    clock.now += 70  # the deadline passed 40 s ago, while down: the students get a whole quarter again
+    again = ClassSession.load(tmp_path / "c.json", clock=clock)
+    assert again.playing and again.seconds_left() == 60
     clock.now += 100
     again = ClassSession.load(tmp_path / "c.json", clock=clock)
     assert not again.playing and again.seconds_left() is None
+
+
+def test_names_are_unique_and_short_and_a_removed_student_is_told_and_kept_in_the_debrief():
+    session, seats = session_with(2)
+    with pytest.raises(ParameterError, match="display name: 'STUDENT 0' is in this class already"):
+        session.join("STUDENT 0", "123456")
+    with pytest.raises(ParameterError, match="display name: 41 characters; at most 40"):
+        session.join("x" * 41, "123456")
+    session.remove(0)
+    with pytest.raises(ParameterError, match="your teacher took this seat out of the class"):
+        session.seat(seats[0].token)
+    back = session.join("student 0", "123456")  # the name is free again, and so is the smallest team
+    assert back.firm == "OpenAI-like" and back.since == 0
+    session.advance()
+    assert set(session.debrief().student) == {"student 0 (removed)", "student 1", "student 0"}
+
+
+def test_a_paused_quarter_resumes_with_its_time_left_across_a_restart(tmp_path):
+    clock = Clock()
+    path = tmp_path / "c.json"
+    session = ClassSession("baseline", seed=1, steps=4, join_code="1", clock=clock, autosave=path)
+    session.join("a", "1")
+    assert not session.status()["paused"]  # not started yet: the teacher's button says Start
+    session.play(60)
+    clock.now += 59.5
+    session.pause()
+    assert session.status()["paused"] and not session.status()["playing"]
+    again = ClassSession.load(path, clock=clock)
+    assert again.paused_left == pytest.approx(0.5) and again.status()["paused"]
+    again.play()  # half a second left: at least one second, never an error
+    assert again.playing and again.seconds_left() == 1.0
+    saved = json.loads(path.read_text())
+    for key in ("paused_left", "started", "start_quarter"):  # the first saves of this version had none
+        saved.pop(key)
+    path.write_text(json.dumps(saved))
+    assert ClassSession.load(path, clock=clock).status()["paused"] is False
+
+
+def test_a_class_that_takes_over_later_counts_its_own_quarters(tmp_path):
+    from viz.classroom_web import Classrooms
+
+    classrooms = Classrooms(tmp_path / "classes")
+    session = classrooms.create("baseline", seed=1, quarters=4, start_quarter=3)
+    status = session.status()
+    assert (session.model.quarter, session.steps, session.start_quarter) == (3, 7, 3)
+    assert (status["round"], status["rounds"], status["quarter_label"]) == (1, 4, "2025Q4")
+    assert classrooms.unfinished() == [session]
+    reloaded = Classrooms(tmp_path / "classes")
+    assert [s.start_quarter for s in reloaded.load_saved()] == [3]

@@ -98,9 +98,11 @@ def test_ui_passes_its_serving_options_on(monkeypatch):
 def test_class_serves_the_ui_with_a_class_session_and_refuses_an_unknown_scenario(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(subprocess, "call", lambda command, **_: calls.append(command) or 0)
-    assert main(["class", "lecun_is_right", "--seed", "7", "--quarters", "12", "--host", "0.0.0.0", "--new"]) == 0
+    command = ["class", "lecun_is_right", "--seed", "7", "--quarters", "12", "--start-quarter", "8", "--new"]
+    assert main([*command, "--host", "0.0.0.0"]) == 0
     viz = [sys.executable, "-m", "viz", "--host", "0.0.0.0", "--port", "8765"]
-    session = ["--class", "lecun_is_right", "--class-seed", "7", "--quarter-seconds", "90.0", "--class-quarters", "12"]
+    session = ["--class", "lecun_is_right", "--class-seed", "7", "--quarter-seconds", "90.0", "--start-quarter", "8"]
+    session += ["--class-quarters", "12"]
     assert calls == [[*viz, *session, "--new-class"]]
     assert main(["class", "no_such_scenario"]) == 2
     assert "no_such_scenario" in capsys.readouterr().err and len(calls) == 1  # no server started

@@ -79,9 +79,15 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     group.add_argument("--class", dest="class_scenario", metavar="SCENARIO", help="start (or resume) a class session")
     group.add_argument("--class-seed", type=int, default=42, help="the class session's seed (default 42)")
-    group.add_argument("--class-quarters", type=int, help="quarters to play (default: the scenario's)")
+    group.add_argument("--class-quarters", type=int, help="quarters the class plays (default: to the scenario's end)")
     group.add_argument("--quarter-seconds", type=float, default=90.0, help="time for each quarter (default 90)")
     group.add_argument("--new-class", action="store_true", help="start a new class session even if one is unfinished")
+    group.add_argument(
+        "--start-quarter",
+        type=int,
+        default=0,
+        help="let the model's firms play this many quarters before the class takes over (default 0)",
+    )
     args = parser.parse_args(argv)
     if args.token is not None and not TOKEN_PATTERN.fullmatch(args.token):
         parser.error("--token (or $AISIM_UI_TOKEN) needs at least 16 characters, each one of A-Z a-z 0-9 . _ ~ -")
@@ -110,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     shown_host = socket.gethostname() if args.host in WILDCARD_ADDRESSES else args.host
     shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
     query = f"?token={token}" if token else ""
-    print(f"aisim UI on http://{shown_host}:{args.port}/{query}  (Ctrl-C to stop)", flush=True)
+    for_whom = " (the full simulation, for you; the class uses the links below)" if args.class_scenario else ""
+    print(f"aisim UI on http://{shown_host}:{args.port}/{query}{for_whom}  (Ctrl-C to stop)", flush=True)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.addHandler(handler)
@@ -156,47 +163,59 @@ def share_address(host: str) -> str:
 
 
 def start_classes(app, args: argparse.Namespace, share_base: str) -> bool:
-    """Install class mode's routes in the server (`viz.classroom_web`), resume the sessions saved in
-    ``--class-folder``, and with ``--class`` start (or resume) one and print how to join it."""
+    """Install class mode's routes in the server (`viz.classroom_web`) and resume the sessions saved in
+    ``--class-folder``, printing how to reach each unfinished one; with ``--class``, start one unless one
+    is unfinished (``--new-class`` starts one anyway)."""
     from sim.params import ParameterError
     from viz import classroom_web
 
     classrooms = classroom_web.Classrooms(args.class_folder, share_base, reachable=not is_loopback(args.host))
-    resumed = classrooms.load_saved()
+    classrooms.load_saved()
     classroom_web.install(app, classrooms)
     classroom_web.CLASSROOMS = classrooms
-    if args.class_scenario is None:
-        return True
-    session = (
-        None if args.new_class else classrooms.unfinished(args.class_scenario, args.class_seed, args.class_quarters)
-    )
-    if session is None:
+    unfinished = classrooms.unfinished()
+    asked = [s for s in unfinished if args.class_scenario is not None and asks_for(s, args)]
+    for session in asked or unfinished:  # after a crash, the same command finds its class again
+        announce(classrooms, session, f"resumed from {session.autosave}")
+    if asked and not args.new_class:
+        print("aisim class: (a new session instead: aisim class --new ...)", flush=True)
+    elif args.class_scenario is not None:
         try:
-            session = classrooms.create(args.class_scenario, args.class_seed, args.class_quarters, args.quarter_seconds)
+            session = classrooms.create(
+                args.class_scenario, args.class_seed, args.class_quarters, args.quarter_seconds, args.start_quarter
+            )
         except (ParameterError, OSError) as err:
             print(f"aisim class: error: {err}", file=sys.stderr)
             return False
-        started = "started"
-    else:
-        started = (
-            f"resumed at quarter {session.model.quarter} (from {session.autosave}; aisim class --new starts another)"
-        )
-    links = classrooms.links(session)
-    print(
-        f"aisim class: {session.title!r} {started}, saved in {args.class_folder}/ "
-        f"({len(resumed)} session(s) found there)\n"
-        f"  students open   {links['join']}   and type the class code {session.join_code}\n"
-        f"  your screen     {links['teacher']}\n"
-        "                  (the teacher's link: keep it to yourself, it holds the controls)",
-        flush=True,
-    )
-    if is_loopback(args.host):
+        announce(classrooms, session, f"started, saved in {args.class_folder}/")
+    if args.class_scenario is not None and is_loopback(args.host):
         print(
             "aisim class: note: listening on this machine only; students on other devices cannot reach it. "
             "To share it on your network: aisim class --host 0.0.0.0",
             flush=True,
         )
     return True
+
+
+def asks_for(session, args: argparse.Namespace) -> bool:
+    """Whether an unfinished session is the one the command line asks for: the same scenario, seed, start
+    and length."""
+    steps = None if args.class_quarters is None else args.start_quarter + args.class_quarters
+    wanted = (args.class_scenario, args.class_seed, steps, args.start_quarter)
+    return (session.scenario_name, session.seed, session.steps, session.start_quarter) == wanted
+
+
+def announce(classrooms, session, what: str) -> None:
+    """Print where a class session stands and its two links: the students' and the teacher's."""
+    status, links = session.status(), classrooms.links(session)
+    print(
+        f"aisim class: {status['title']!r} ({session.scenario_name}, seed {session.seed}) {what}; at "
+        f"{status['quarter_label']}, quarter {status['round']} of {status['rounds']} for the class\n"
+        f"  students open   {links['join']}   and type the class code {session.join_code}\n"
+        f"  your screen     {links['teacher']}\n"
+        "                  (the teacher's link: keep it to yourself, it holds the controls)",
+        flush=True,
+    )
 
 
 def front_end_ready(folder: Path) -> bool:

@@ -13,7 +13,10 @@ from viz import classroom_web
 from viz.session import Session
 
 QUARTER_SECONDS = {"1 minute": 60.0, "90 seconds": 90.0, "2 minutes": 120.0, "3 minutes": 180.0}
-QUARTERS = {"12 quarters (3 years)": 12, "20 quarters (5 years)": 20, "the scenario's whole run": None}
+QUARTERS = {"12 quarters (3 years)": 12, "20 quarters (5 years)": 20, "to the scenario's end": None}
+START = {"at the start (2025)": 0, "in 2027 (the model's firms play the first 2 years)": 8, "in 2028": 12}
+"""When the class takes over: early on, the model's expected-value and biased firms both bet on LLMs (the
+early bet is sound); the drivers tell them apart once the evidence turns, from about 2028."""
 
 
 def Notice(text: str):
@@ -30,7 +33,8 @@ def ClassView(session: Session):
     """Start a class session with this scenario and seed; the session's codes and links once started."""
     started, set_started = solara.use_state(None)
     seconds, set_seconds = solara.use_state("90 seconds")
-    quarters, set_quarters = solara.use_state("12 quarters (3 years)")
+    quarters, set_quarters = solara.use_state("20 quarters (5 years)")
+    start_in, set_start_in = solara.use_state("in 2028")
     error, set_error = solara.use_state("")
     classrooms = classroom_web.CLASSROOMS
     solara.Markdown(
@@ -51,7 +55,7 @@ def ClassView(session: Session):
     def start():
         try:
             created = classrooms.create(
-                session.scenario_name, session.seed, QUARTERS[quarters], QUARTER_SECONDS[seconds]
+                session.scenario_name, session.seed, QUARTERS[quarters], QUARTER_SECONDS[seconds], START[start_in]
             )
         except (ParameterError, OSError) as err:
             set_error(str(err))
@@ -61,11 +65,16 @@ def ClassView(session: Session):
 
     with solara.Row(style={"flex-wrap": "wrap", "gap": "16px", "align-items": "center"}):
         solara.Select("Time for each quarter", value=seconds, values=list(QUARTER_SECONDS), on_value=set_seconds)
+        solara.Select("The class takes over", value=start_in, values=list(START), on_value=set_start_in)
         solara.Select("Length of the game", value=quarters, values=list(QUARTERS), on_value=set_quarters)
         solara.Button(
             f"Start a class session: {session.base.title}, seed {session.seed}", on_click=start, color="primary"
         )
-    solara.Text("Your edits under Parameters are not carried over: the class plays the scenario as it is.")
+    solara.Text(
+        "Your edits under Parameters are not carried over: the class plays the scenario as it is. Until about "
+        "2028 the model's own firms bet on LLMs with or without the drivers (the early bet is sound): taking over "
+        "in 2028 gives the debrief more to compare."
+    )
     if error:
         solara.Error(error)
     if started is not None:

@@ -37,13 +37,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sim.classroom import ClassSession, Seat, shown_code
+from sim.classroom import ClassSession, Seat, SeatRemoved, shown_code
 from sim.params import ParameterError
 
 PAGES = Path(__file__).with_name("classroom")
 STATIC_FILES = ("common.js", "student.js", "teacher.js", "class.css")
 MAX_SESSIONS = 20
-"""Class sessions one server keeps at once (each is a model of a few firms: small)."""
+"""Unfinished class sessions one server runs at once (each is a model of a few firms: small)."""
+ABANDONED_HOURS = 12
+"""An unfinished session untouched this long is taken as abandoned: not resumed, not counted."""
 TICK_SECONDS = 0.2
 """How often the clock checks whether a quarter is due."""
 log = logging.getLogger("aisim.class")
@@ -87,7 +89,7 @@ class Classrooms:
         self.share_base = share_base.rstrip("/")
         self.reachable = reachable  # whether other devices can reach this server (it listens beyond loopback)
         self.sessions: dict[str, ClassSession] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._clock: threading.Thread | None = None
 
     def load_saved(self) -> list[ClassSession]:
@@ -105,40 +107,53 @@ class Classrooms:
             loaded.append(session)
         return loaded
 
-    def create(self, scenario: str, seed: int = 42, steps: int | None = None, quarter_seconds: float = 90.0):
+    def create(
+        self,
+        scenario: str,
+        seed: int = 42,
+        quarters: int | None = None,
+        quarter_seconds: float = 90.0,
+        start_quarter: int = 0,
+    ) -> ClassSession:
         """A new session with a join code no other session here (or file in the folder) has, saved from the
-        start, in a folder only its owner can read (the files hold the teacher's secret and the codes)."""
+        start, in a folder only its owner can read (the files hold the teacher's secret and the codes); its
+        firms follow the scenario up to ``start_quarter`` (`ClassSession.skip_to`), then the class plays
+        ``quarters`` (default: to the scenario's end)."""
         with self._lock:
-            if sum(s.model.running for s in self.sessions.values()) >= MAX_SESSIONS:
+            if len(self.unfinished()) >= MAX_SESSIONS:
                 raise ParameterError(f"this server already runs {MAX_SESSIONS} class sessions; finish one first")
             taken = lambda code: code in self.sessions or (self.folder / f"{code}.json").exists()  # noqa: E731
             code = next(c for c in iter(lambda: f"{secrets.randbelow(10**6):06d}", None) if not taken(c))
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            steps = None if quarters is None else int(start_quarter) + int(quarters)
             session = ClassSession(
                 scenario, seed, steps, join_code=code, autosave=self.folder / f"{code}.json",
                 quarter_seconds=quarter_seconds,
             )  # fmt: skip
+            session.skip_to(start_quarter)
             session.save(session.autosave)
             self.sessions[code] = session
             return session
 
-    def unfinished(self, scenario: str, seed: int, steps: int | None) -> ClassSession | None:
-        """The latest session of this scenario, seed and length not yet over, to resume."""
+    def unfinished(self) -> list[ClassSession]:
+        """The sessions not over yet and saved in the last `ABANDONED_HOURS` (older ones were abandoned),
+        the latest saved last."""
         with self._lock:
-            candidates = [
-                s
-                for s in self.sessions.values()
-                if s.model.running and (s.scenario_name, s.seed, s.steps) == (scenario, seed, steps)
-            ]
-        return max(candidates, key=lambda s: s.autosave.stat().st_mtime if s.autosave else 0, default=None)
+            sessions = list(self.sessions.values())
+        recent = [(s, _saved_at(s)) for s in sessions if s.model.running]
+        recent = [(s, when) for s, when in recent if time.time() - when < ABANDONED_HOURS * 3600]
+        return [s for s, _ in sorted(recent, key=lambda pair: pair[1])]
 
     def by_join_code(self, code: str) -> ClassSession | None:
         return self.sessions.get("".join(str(code).split()))
 
     def by_personal_code(self, code: str) -> tuple[ClassSession, Any] | None:
+        """The session and seat of a personal code, or None; a removed seat's code raises `SeatRemoved`."""
         for session in list(self.sessions.values()):
             try:
                 return session, session.seat(code)
+            except SeatRemoved:
+                raise
             except ParameterError:
                 continue
         return None
@@ -175,6 +190,14 @@ class Classrooms:
                     log.exception("class %s: the quarter could not run", session.join_code)
 
 
+def _saved_at(session: ClassSession) -> float:
+    """When a session was last saved (0 without a file)."""
+    try:
+        return session.autosave.stat().st_mtime if session.autosave else 0.0
+    except OSError:
+        return 0.0
+
+
 @functools.lru_cache(maxsize=64)
 def qr_svg(text: str) -> str:
     """A QR code of ``text`` as inline SVG (segno: pure Python, no network)."""
@@ -203,9 +226,17 @@ SUMMARY_STYLE = (
     "td,th{border-bottom:1px solid #ccc;padding:3px 8px;text-align:left}"
 )
 SUMMARY_COLUMNS = (
-    "Student", "Firm", "Decisions handed in", "LLM share", "Biased firm", "Expected value", "Final share",
-    "Biased firm", "Expected value", "Drivers matching",
+    "Student", "Firm", "Decisions handed in", "played", "biased firm", "expected value", "played", "biased firm",
+    "expected value", "Drivers matching",
 )  # fmt: skip
+SUMMARY_GROUPS = (
+    '<tr><th colspan="3"></th><th colspan="3">Share of the AI budget on LLMs</th>'
+    '<th colspan="3">Market share at the end</th><th></th></tr>'
+)
+HIDDEN_WORDS = {
+    "llm_ceiling": "the true LLM ceiling (LLM quality; 1 is the best LLM of 2025)",
+    "wm_difficulty": "the research knowledge a world-model breakthrough needed",
+}
 
 
 def summary_html(session: ClassSession, hidden: dict[str, float]) -> str:
@@ -229,7 +260,7 @@ def summary_html(session: ClassSession, hidden: dict[str, float]) -> str:
         ]  # fmt: skip
         students.append("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in cells) + "</tr>")
     head = "".join(f"<th>{title}</th>" for title in SUMMARY_COLUMNS)
-    truth = ", ".join(f"{escape(k.replace('_', ' '))} = {v:g}" for k, v in hidden.items())
+    truth = ", ".join(f"{escape(HIDDEN_WORDS.get(k, k))}: {v:g}" for k, v in hidden.items())
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Class debrief {session.join_code}</title>
 <style>{SUMMARY_STYLE}</style></head><body>
 <h1>Class debrief: {escape(status["title"])}</h1>
@@ -240,7 +271,7 @@ What no firm could see: {truth}.</p>
 <p>Mean share of the AI budget on LLMs while the student ran the firm: the firm as played, the model's biased firm and
 the all-drivers-off (expected value) firm in the same world (same seed); the market share at the end in each; the
 drivers that pushed toward LLMs in the quarters the team went beyond expected value toward LLMs.</p>
-<table><tr>{head}</tr>{"".join(students)}</table>
+<table>{SUMMARY_GROUPS}<tr>{head}</tr>{"".join(students)}</table>
 <h2>Questions</h2><ol><li>When did your team first move money toward world models, and what told you to?</li>
 <li>Which of the drivers did you feel: rivals' moves, revenue, money already spent, investors, hope?</li>
 <li>Where did you beat the model's biased firm, and where did the expected-value firm beat you?</li></ol>

@@ -80,7 +80,8 @@ const Class = {
    * the first ``upTo`` points (all by default). ``bold`` names a series drawn thicker (the student's own).
    */
   lineChart(svg, labels, series, { percent = false, upTo = null, bold = null, title = "" } = {}) {
-    const width = 640, height = 260, left = 52, right = 12, top = 14, bottom = 30;
+    // as wide in its own units as on screen, so that its text is 12-13 px on a phone and on a projector
+    const width = Math.max(320, Math.min(900, svg.clientWidth || 640)), height = 260, left = 48, right = 12, top = 14, bottom = 30;
     const names = Object.keys(series);
     const count = upTo === null ? labels.length : upTo;
     let high = percent ? 1 : 0;
@@ -124,6 +125,8 @@ const Class = {
       });
       line.append(make("title", {}, name));
       svg.append(line);
+      const [lastX, lastY] = points[points.length - 1].split(","); // a dot on the latest quarter (one quarter: no line yet)
+      svg.append(make("circle", { cx: lastX, cy: lastY, r: name === bold ? 5 : 3.5, fill: Class.colour(index) }));
     });
   },
 

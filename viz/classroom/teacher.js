@@ -37,13 +37,16 @@ function render(data) {
   known = data.version;
   Class.text("error", "");
   Class.text("title", data.title);
-  Class.text("quarter", `Quarter ${data.quarter_label} (${Math.min(data.quarter + 1, data.quarters)} of ${data.quarters})`);
+  Class.text(
+    "quarter",
+    data.over ? `Game over after ${data.last_label}` : `Quarter ${data.quarter_label} (${data.round} of ${data.rounds})`,
+  );
   Class.text("join-link", data.join_link);
   Class.text("join-code", data.join_code);
   document.getElementById("qr").innerHTML = data.qr; // the server's own SVG, no user text in it
   const seconds = document.getElementById("seconds");
   if (document.activeElement !== seconds) seconds.value = data.quarter_seconds;
-  document.getElementById("play").textContent = data.quarter === 0 && !data.playing ? "Start" : "Resume";
+  document.getElementById("play").textContent = data.playing ? "Running" : data.paused ? "Resume" : "Start";
   for (const id of ["play", "pause", "advance", "extend"]) document.getElementById(id).disabled = data.over;
   document.getElementById("play").disabled = data.over || data.playing;
   document.getElementById("pause").disabled = data.over || !data.playing;
@@ -51,7 +54,8 @@ function render(data) {
 
   const rows = Object.entries(data.teams).map(([firm, team]) => {
     const done = team.filter((member) => member.handed_in).length;
-    const status = team.length === 0 ? "the model's own rule" : done === team.length ? "handed in ✓" : `${done} of ${team.length} handed in`;
+    const nobody = data.student_firms.includes(firm) ? "no student left: keeps its last target" : "the model's own rule";
+    const status = team.length === 0 ? nobody : data.over ? "" : done === team.length ? "handed in ✓" : `${done} of ${team.length} handed in`;
     const names = team.map((member) =>
       Class.el(
         "span",
@@ -96,7 +100,12 @@ function drawCharts(upTo) {
   });
 }
 
+const SPOILERS = {
+  reveal: "The game is not over: show the whole class the hidden truth (the true LLM ceiling) now?",
+};
+
 async function control(action, body = {}) {
+  if (SPOILERS[action] && state && !state.over && !confirm(SPOILERS[action])) return;
   const reply = await Class.api(`/class/api/teacher/${action}`, { method: "POST", body, headers });
   if (reply.offline) return Class.text("error", "No connection to the server.");
   if (reply.status !== 200) return Class.text("error", reply.data.error);
@@ -144,6 +153,7 @@ async function download(kind) {
 }
 
 async function showDebrief() {
+  if (state && !state.over && !confirm("The game is not over: show each student's decisions beside the model's rules now?")) return;
   const reply = await Class.api("/class/api/teacher/debrief.json", { headers });
   if (reply.offline) return Class.text("error", "No connection to the server.");
   if (reply.status !== 200) return Class.text("error", reply.data.error);
