@@ -97,7 +97,9 @@ function render(data) {
   const cards = OWN.map(([key, what, format]) => stat(format(data.own[key], data.quarter), what));
   if (shares.length > 1) {
     const moved = shares[shares.length - 1] - shares[shares.length - 2];
-    cards.splice(4, 0, stat(`${moved >= 0 ? "+" : ""}${(100 * moved).toFixed(1)}`, "Market share points won last quarter"));
+    const points = (100 * moved).toFixed(1);
+    const shown = points === "-0.0" || points === "0.0" ? "0.0" : moved > 0 ? `+${points}` : points;
+    cards.splice(4, 0, stat(shown, "Market share points won last quarter"));
   }
   const knowledge = data.own.wm_breakthrough
     ? "breakthrough!"
