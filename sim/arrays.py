@@ -33,6 +33,11 @@ class ArrayBag(dict):
         return ArrayBag({k: v.copy() for k, v in self.items()})
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python number (or bool) it holds; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 ENV_FIELDS = tuple(name for name in Environment.model_fields)
 DRIVER_FIELDS = tuple(Drivers.model_fields)
 FIRM_TRAITS = tuple(name for name in FirmTraits.model_fields if name not in ("name", "policy"))

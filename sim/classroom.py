@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.arrays import plain
 from sim.files import write_atomically
 from sim.mechanisms import investment_step, llm_carries_product, run_constants
 from sim.model import AIRaceModel
@@ -341,7 +342,7 @@ class ClassSession:
                 raise ParameterError("the session is over: every quarter has run")
             if quarter_seconds is not None:  # from the next quarter on; a paused one goes on where it was
                 self.quarter_seconds = _number("quarter length (seconds)", quarter_seconds, 1.0, 3600.0)
-            seconds = _number("deadline (seconds)", max(self.paused_left or self.quarter_seconds, 1.0), 1.0, 3600.0)
+            seconds = min(max(self.paused_left or self.quarter_seconds, 1.0), 3600.0)  # start_timer's bounds
             self.playing = self.started = True
             self.paused_left = None
             self.start_timer(seconds)  # and saves, the flags above included
@@ -395,7 +396,6 @@ class ClassSession:
     def status(self) -> dict[str, Any]:
         """Where the session is: the quarter, the clock, which teams handed in. Nothing secret."""
         with self._lock:
-            environment = self.model.config.environment
             left = self.seconds_left()
             handed_in = {number for number, _ in self.coming}
             return {
@@ -404,8 +404,8 @@ class ClassSession:
                 "quarters": self.model.max_steps,
                 "round": min(self.model.quarter, self.model.max_steps - 1) - self.start_quarter + 1,
                 "rounds": self.model.max_steps - self.start_quarter,  # the quarters the class plays
-                "quarter_label": quarter_label(environment.start_year + self.model.quarter / 4.0),
-                "last_label": quarter_label(environment.start_year + (self.model.quarter - 1) / 4.0),
+                "quarter_label": self._label(self.model.quarter),
+                "last_label": self._label(self.model.quarter - 1),
                 "over": not self.model.running,
                 "playing": self.playing,
                 "paused": self.started and not self.playing and self.model.running,
@@ -429,14 +429,13 @@ class ClassSession:
         with self._lock:
             key = (id(self.model), self.model.quarter)
             if self._market_cache is None or self._market_cache[0] != key:
-                start = self.model.config.environment.start_year
                 history = self.model.history
                 self._market_cache = (
                     key,
                     {
-                        "quarters": [quarter_label(start + q / 4.0) for q in range(len(history))],
+                        "quarters": [self._label(q) for q in range(len(history))],
                         "firms": {
-                            firm: {name: [_plain(state[name][j]) for state in history] for name in PUBLIC_RIVAL}
+                            firm: {name: [plain(state[name][j]) for state in history] for name in PUBLIC_RIVAL}
                             for j, firm in enumerate(self.firms)
                         },
                     },
@@ -450,10 +449,10 @@ class ClassSession:
         seat = self.seat(token)
         with self._lock:
             state, index = self.model.state, self.firms.index(seat.firm)
-            own = {name: _plain(state[name][index]) for name in PUBLIC_OWN}
+            own = {name: plain(state[name][index]) for name in PUBLIC_OWN}
             carries = llm_carries_product(state.llm_quality[index], state.wm_quality[index])
             rivals = [
-                {"firm": firm, **{name: _plain(state[name][j]) for name in PUBLIC_RIVAL}}
+                {"firm": firm, **{name: plain(state[name][j]) for name in PUBLIC_RIVAL}}
                 for j, firm in enumerate(self.firms)
                 if j != index
             ]
@@ -469,18 +468,26 @@ class ClassSession:
                 "rivals": rivals,
                 "x_max": self._x_max(seat.firm),
                 "adjustment_speed": traits.adjustment_speed,
-                "llm_carries_product": _plain(carries),
+                "llm_carries_product": plain(carries),
                 "handed_in": None if not mine else {"by": mine[-1][0], **asdict(mine[-1][1])},
                 "standing": None if standing is None else asdict(standing),
                 **self.status(),
             }
 
     def reveal(self, secret: str) -> dict[str, float]:
-        """What no firm sees, for the teacher's debrief: the true LLM ceiling and world-model difficulty.
-        Needs the teacher's secret."""
+        """`hidden`, for the teacher's debrief: needs the teacher's secret."""
         self.check_teacher(secret)
+        return self.hidden()
+
+    def hidden(self) -> dict[str, float]:
+        """What no firm sees: the true LLM ceiling and world-model difficulty (for callers that have checked
+        the teacher's secret; never on a student's screen)."""
         environment = self.model.config.environment
         return {"llm_ceiling": environment.llm_ceiling, "wm_difficulty": environment.wm_difficulty}
+
+    def _label(self, quarter: int) -> str:
+        """Quarter number ``quarter`` of the run as a calendar quarter ("2028Q3")."""
+        return quarter_label(self.model.config.environment.start_year + quarter / 4.0)
 
     def check_teacher(self, secret: str) -> None:
         """Refuse anything but the teacher's secret."""
@@ -657,7 +664,3 @@ def _number(label: str, value: object, low: float, high: float) -> float:
 def _same(given: str, secret: str) -> bool:
     """Compare a secret in constant time, whatever characters the given text holds."""
     return secrets.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8"))
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

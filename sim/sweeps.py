@@ -30,7 +30,7 @@ import pandas as pd
 
 from sim import sweep_folder as folder
 from sim import tables
-from sim.arrays import ModelParams
+from sim.arrays import ModelParams, plain
 from sim.ensemble import run_batch
 from sim.outputs import FirmMeasures, RunMeasures, measure_inputs
 from sim.params import ParameterError, Scenario
@@ -108,7 +108,7 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     policies: dict[int, list[str]] = {}  # each firm's policy, by parameter set
     values = {name: runs[name].to_numpy() for name in runs.columns if name not in ("run_id", "set_id", "seed")}
     for set_id, first in zip(*np.unique(set_ids, return_index=True), strict=True):
-        overrides = {name: _plain(column[first]) for name, column in values.items()}
+        overrides = {name: plain(column[first]) for name, column in values.items()}
         policies[int(set_id)] = [str(firm.get("policy", BIASED)) for firm in task.base["firms"]]
         try:
             data = apply_overrides(task.base, overrides) if overrides else task.base
@@ -216,10 +216,6 @@ def _failed(runs: pd.DataFrame, errors: pd.Series | str) -> pd.DataFrame:
     table["status"] = "failed"
     table["error"] = errors if isinstance(errors, str) else errors.to_numpy()
     return table
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 # --- running a whole sweep --------------------------------------------------------------

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sim.classroom import ClassSession, Seat, SeatRemoved, shown_code
+from sim.classroom import DRIVERS_MARGIN, ClassSession, Seat, SeatRemoved, shown_code
 from sim.params import ParameterError
 
 PAGES = Path(__file__).with_name("classroom")
@@ -264,13 +264,15 @@ def summary_html(session: ClassSession, hidden: dict[str, float]) -> str:
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Class debrief {session.join_code}</title>
 <style>{SUMMARY_STYLE}</style></head><body>
 <h1>Class debrief: {escape(status["title"])}</h1>
-<p>Scenario <code>{escape(session.scenario_name)}</code>, seed {session.seed}, {status["quarter"]} quarters played.
+<p>Scenario <code>{escape(session.scenario_name)}</code>, seed {session.seed}: the class played
+{status["quarter"] - session.start_quarter} quarters, to {status["last_label"]}.
 What no firm could see: {truth}.</p>
 <h2>The market at the end</h2><table><tr><th>Firm</th><th>Run by</th><th>Market share</th></tr>{"".join(rows)}</table>
 <h2>Each student beside the model's firms</h2>
 <p>Mean share of the AI budget on LLMs while the student ran the firm: the firm as played, the model's biased firm and
 the all-drivers-off (expected value) firm in the same world (same seed); the market share at the end in each; the
-drivers that pushed toward LLMs in the quarters the team went beyond expected value toward LLMs.</p>
+drivers that pushed toward LLMs in the quarters the team's target was more than {100 * DRIVERS_MARGIN:.0f} points above
+expected value's.</p>
 <table>{SUMMARY_GROUPS}<tr>{head}</tr>{"".join(students)}</table>
 <h2>Questions</h2><ol><li>When did your team first move money toward world models, and what told you to?</li>
 <li>Which of the drivers did you feel: rivals' moves, revenue, money already spent, investors, hope?</li>
@@ -299,6 +301,9 @@ def _error(text: str, status: int = 400) -> Response:
 
 class Throttled(ParameterError):
     """A client past its limit of wrong codes (answered 429)."""
+
+
+WAIT = "too many wrong codes from this device: wait a minute and try again"
 
 
 def routes(classrooms: Classrooms, throttle: Throttle | None = None) -> list[Route]:
@@ -338,7 +343,7 @@ def routes(classrooms: Classrooms, throttle: Throttle | None = None) -> list[Rou
     def wrong(request: Request, what: str) -> ParameterError:
         """Count a wrong code from this client; past the limit, say "wait" (`Throttled`) instead of "wrong"."""
         if throttle.blocked(client(request)):
-            return Throttled("too many wrong codes from this device: wait a minute and try again")
+            return Throttled(WAIT)
         throttle.failed(client(request))
         return ParameterError(what)
 
@@ -364,7 +369,7 @@ def routes(classrooms: Classrooms, throttle: Throttle | None = None) -> list[Rou
 
     async def join(request: Request) -> Response:
         if throttle.blocked(client(request)):  # the join code is short: no try at all once past the limit
-            raise Throttled("too many wrong codes from this device: wait a minute and try again")
+            raise Throttled(WAIT)
         data = await body(request)
         session = classrooms.by_join_code(str(data.get("code", "")))
         if session is None:
@@ -372,10 +377,12 @@ def routes(classrooms: Classrooms, throttle: Throttle | None = None) -> list[Rou
         seat = await run_in_threadpool(session.join, str(data.get("name", "")), session.join_code)
         return _json({"code": shown_code(seat.token), "firm": seat.firm})
 
+    def unchanged(session: ClassSession, known: str | None) -> dict[str, Any] | None:
+        """The short answer to a page that already shows this version of the session, else None."""
+        return {"unchanged": True, "seconds_left": session.seconds_left()} if known == str(session.version) else None
+
     def screen(session: ClassSession, seat: Seat, known: str | None) -> dict[str, Any]:
-        if known == str(session.version):
-            return {"unchanged": True, "seconds_left": session.seconds_left()}
-        return {**session.screen(seat.token), "market": session.market()}
+        return unchanged(session, known) or {**session.screen(seat.token), "market": session.market()}
 
     async def me(request: Request) -> Response:
         session, seat = student(request)
@@ -388,8 +395,8 @@ def routes(classrooms: Classrooms, throttle: Throttle | None = None) -> list[Rou
         return _json(await run_in_threadpool(screen, session, seat, None))
 
     def teacher_view(session: ClassSession, known: str | None = None) -> dict[str, Any]:
-        if known == str(session.version):
-            return {"unchanged": True, "seconds_left": session.seconds_left()}
+        if same := unchanged(session, known):
+            return same
         links = classrooms.links(session)
         return {
             **session.status(),
@@ -417,7 +424,7 @@ def routes(classrooms: Classrooms, throttle: Throttle | None = None) -> list[Rou
             "remove": lambda: session.remove(data.get("seat")),
         }
         if action == "reveal":
-            return _json({"hidden": session.reveal(session.teacher_secret)})
+            return _json({"hidden": session.hidden()})
         if action not in actions:
             return _error(f"action: {action!r} is not one of {', '.join([*actions, 'reveal'])}", 404)
         await run_in_threadpool(actions[action])
@@ -434,8 +441,7 @@ def routes(classrooms: Classrooms, throttle: Throttle | None = None) -> list[Rou
             text = await run_in_threadpool(debrief_csv, session)
             media, name = "text/csv", f"{name}.csv"
         elif kind == "html":
-            hidden = session.reveal(session.teacher_secret)
-            text = await run_in_threadpool(summary_html, session, hidden)
+            text = await run_in_threadpool(summary_html, session, session.hidden())
             media, name = "text/html", f"{name}.html"
         else:
             return _error(f"debrief: {kind!r} is not json, csv or html", 404)
