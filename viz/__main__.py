@@ -113,8 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "and has the address below (with its token) can use the UI; share it with your class only",
             file=sys.stderr,
         )
-    shown_host = socket.gethostname() if args.host in WILDCARD_ADDRESSES else args.host
-    shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
+    shown_host = url_host(socket.gethostname() if args.host in WILDCARD_ADDRESSES else args.host)
     query = f"?token={token}" if token else ""
     for_whom = " (the full simulation, for you; the class uses the links below)" if args.class_scenario else ""
     print(f"aisim UI on http://{shown_host}:{args.port}/{query}{for_whom}  (Ctrl-C to stop)", flush=True)
@@ -149,11 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def url_host(host: str) -> str:
+    """A host name or address as a URL writes it (an IPv6 address in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
 def share_address(host: str) -> str:
     """The address other devices on the network use to reach a server bound to ``host``: on a wildcard
     address, this machine's address on its main network (no packet is sent to find it)."""
     if host not in WILDCARD_ADDRESSES:
-        return f"[{host}]" if ":" in host else host
+        return url_host(host)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("10.255.255.255", 1))  # UDP: chooses the outgoing interface, sends nothing

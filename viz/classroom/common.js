@@ -65,6 +65,11 @@ const Class = {
     return value === null || value === undefined ? "–" : Number(value).toFixed(digits);
   },
 
+  /** When a quarter with ``seconds`` left closes, in this browser's clock (ms); null without a timer. */
+  closesAt(seconds) {
+    return seconds === null || seconds === undefined ? null : Date.now() + 1000 * seconds;
+  },
+
   clock(seconds) {
     if (seconds === null || seconds === undefined) return "no timer";
     const whole = Math.max(0, Math.ceil(seconds));

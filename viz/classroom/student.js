@@ -60,12 +60,8 @@ async function poll() {
     code = null;
     return showJoin(reply.data.error, screen ? "join-error" : "rejoin-error");
   }
-  setDeadline(reply.data.seconds_left);
+  deadline = Class.closesAt(reply.data.seconds_left);
   if (!reply.data.unchanged) render(reply.data);
-}
-
-function setDeadline(seconds) {
-  deadline = seconds === null || seconds === undefined ? null : Date.now() + 1000 * seconds;
 }
 
 function news(text) {
@@ -197,7 +193,7 @@ async function handIn() {
   if (reply.offline) return Class.text("decide-error", "Not handed in: no connection to the server. Try again.");
   if (reply.status !== 200) return Class.text("decide-error", reply.data.error);
   Class.text("decide-error", "");
-  setDeadline(reply.data.seconds_left);
+  deadline = Class.closesAt(reply.data.seconds_left);
   touched = 0;
   render(reply.data);
 }

@@ -24,12 +24,8 @@ async function poll() {
   Class.show("offline", false);
   if (reply.status === 400) clearInterval(polling); // not the teacher's secret: asking again will not help
   if (reply.status !== 200) return Class.text("error", reply.data.error);
-  setDeadline(reply.data.seconds_left);
+  deadline = Class.closesAt(reply.data.seconds_left);
   if (!reply.data.unchanged) render(reply.data);
-}
-
-function setDeadline(seconds) {
-  deadline = seconds === null || seconds === undefined ? null : Date.now() + 1000 * seconds;
 }
 
 function render(data) {
@@ -119,7 +115,7 @@ async function control(action, body = {}) {
     );
     return;
   }
-  setDeadline(reply.data.seconds_left);
+  deadline = Class.closesAt(reply.data.seconds_left);
   render(reply.data);
 }
 
